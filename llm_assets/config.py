@@ -1,0 +1,70 @@
+"""Settings read from the environment, resolved when asked for (never at import).
+
+| variable | meaning | default |
+|---|---|---|
+| LLM_ASSETS_PROFILE | `local` (embedded services) or `compose` (docker-compose services) | local |
+| LLM_ASSETS_HOME | state directory: embedded Postgres data, data lake, notebook outputs | <project>/.llm_assets |
+| LLM_ASSETS_PROJECT_DIR | the project root holding notebooks/ and sql/ | parent of the package |
+| LLM_ASSETS_NOTEBOOKS_DIR | where `nb_path_nm` paths are resolved | <project>/notebooks |
+| LLM_ASSETS_DATABASE_URL | an external Postgres for the control tables; set it and nothing is started | unset |
+| LLM_ASSETS_TIMEZONE | timezone of the control-table schedules | UTC |
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from llm_assets.errors import ConfigError
+
+PROFILES = ("local", "compose")
+
+
+def project_dir() -> Path:
+    env = os.environ.get("LLM_ASSETS_PROJECT_DIR")
+    return Path(env).resolve() if env else Path(__file__).resolve().parent.parent
+
+
+def home_dir() -> Path:
+    env = os.environ.get("LLM_ASSETS_HOME")
+    return Path(env).resolve() if env else project_dir() / ".llm_assets"
+
+
+def notebooks_dir() -> Path:
+    env = os.environ.get("LLM_ASSETS_NOTEBOOKS_DIR")
+    return Path(env).resolve() if env else project_dir() / "notebooks"
+
+
+def sql_dir() -> Path:
+    return project_dir() / "sql"
+
+
+def profile() -> str:
+    value = os.environ.get("LLM_ASSETS_PROFILE", "local").strip().lower()
+    if value not in PROFILES:
+        raise ConfigError(
+            f"LLM_ASSETS_PROFILE={value!r} is not a profile; use one of {', '.join(PROFILES)}"
+        )
+    return value
+
+
+def timezone() -> str:
+    return os.environ.get("LLM_ASSETS_TIMEZONE", "UTC")
+
+
+def database_url() -> str:
+    """The control database URL: LLM_ASSETS_DATABASE_URL, else the running embedded server."""
+    env = os.environ.get("LLM_ASSETS_DATABASE_URL")
+    if env:
+        return env
+    # deferred: services imports psutil-free helpers only when needed
+    from llm_assets.services import embedded_url
+
+    url = embedded_url()
+    if url is None:
+        raise ConfigError(
+            "No control database: LLM_ASSETS_DATABASE_URL is unset and the embedded Postgres "
+            f"under {home_dir()} is not running. Start it with `llm-assets up` "
+            "(or set LLM_ASSETS_DATABASE_URL to an existing Postgres)."
+        )
+    return url

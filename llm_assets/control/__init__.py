@@ -1,0 +1,1 @@
+"""Control tables: row models, snapshot loading, validation, notebook parameters."""

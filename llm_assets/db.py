@@ -1,0 +1,136 @@
+"""Connections to the control database and versioned, idempotent migrations.
+
+Migrations are the files `sql/migrations/NNN_name.sql`, applied in order, each in its own
+transaction, recorded in `cntl_af.schema_migration` with a checksum. An applied file is never
+run again; an applied file whose text changed is an error (write a new file instead). No
+migration drops data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from llm_assets import config
+from llm_assets.errors import ConfigError, ServiceUnavailable
+
+_MIGRATION_LOCK = 0x6C6C6D61  # pg_advisory_xact_lock key: serializes concurrent upgrades
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is itself the problem to report
+        return "<unparsable database URL>"
+
+
+@contextmanager
+def connect(url: str | None = None, *, autocommit: bool = False) -> Iterator:
+    """A psycopg2 connection; commits on success, rolls back on error, always closes."""
+    import psycopg2
+
+    target = url or config.database_url()
+    try:
+        conn = psycopg2.connect(target, connect_timeout=10)
+    except psycopg2.OperationalError as err:
+        raise ServiceUnavailable(
+            f"cannot connect to the control database at {_redact(target)}: "
+            f"{str(err).strip()}. Is it running (`llm-assets status`)?"
+        ) from err
+    except psycopg2.ProgrammingError as err:
+        raise ConfigError(f"invalid database URL {_redact(target)}: {err}") from err
+    conn.autocommit = autocommit
+    try:
+        yield conn
+        if not autocommit:
+            conn.commit()
+    except BaseException:
+        if not autocommit and not conn.closed:
+            conn.rollback()
+        raise
+    finally:
+        conn.close()
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: str
+    name: str
+    path: Path
+
+    @property
+    def sql(self) -> str:
+        return self.path.read_text()
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+def migrations(directory: Path | None = None) -> list[Migration]:
+    root = directory or config.sql_dir() / "migrations"
+    found = []
+    for path in sorted(root.glob("*.sql")):
+        version, _, name = path.stem.partition("_")
+        if not version.isdigit():
+            raise ConfigError(f"migration file {path} must be named NNN_description.sql")
+        found.append(Migration(version, name, path))
+    return found
+
+
+_BOOKKEEPING = """
+CREATE SCHEMA IF NOT EXISTS cntl_af;
+CREATE TABLE IF NOT EXISTS cntl_af.schema_migration (
+    version    varchar(16) PRIMARY KEY,
+    name       varchar(200) NOT NULL,
+    checksum   char(64) NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+
+def upgrade(url: str | None = None, directory: Path | None = None) -> list[str]:
+    """Apply every migration not yet applied; return the versions applied now."""
+    applied_now: list[str] = []
+    with connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        cur.execute(_BOOKKEEPING)
+        cur.execute("SELECT version, checksum FROM cntl_af.schema_migration")
+        done = dict(cur.fetchall())
+        for migration in migrations(directory):
+            if migration.version in done:
+                if done[migration.version].strip() != migration.checksum:
+                    raise ConfigError(
+                        f"migration {migration.path.name} was applied with different content "
+                        "(checksum changed). Never edit an applied migration: restore it and "
+                        "add a new NNN_*.sql file."
+                    )
+                continue
+            cur.execute(migration.sql)
+            cur.execute(
+                "INSERT INTO cntl_af.schema_migration (version, name, checksum) "
+                "VALUES (%s, %s, %s)",
+                (migration.version, migration.name, migration.checksum),
+            )
+            applied_now.append(migration.version)
+    return applied_now
+
+
+def applied(url: str | None = None) -> list[tuple[str, str, str]]:
+    with connect(url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT version, name, applied_at::text FROM cntl_af.schema_migration ORDER BY 1"
+        )
+        return cur.fetchall()
+
+
+def run_sql_file(path: Path, url: str | None = None) -> None:
+    """Run one SQL file in a single transaction (seed files are written to be re-runnable)."""
+    with connect(url) as conn, conn.cursor() as cur:
+        cur.execute(path.read_text())

@@ -1,0 +1,1 @@
+"""Snapshot -> Dagster definitions: assets, jobs, schedules."""

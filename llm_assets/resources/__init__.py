@@ -1,0 +1,1 @@
+"""Dagster resources of llm_assets, chosen by profile (configuration, never code edits)."""

@@ -1,0 +1,46 @@
+"""The resources of a profile, built from the environment.
+
+Secrets (S3 keys) are `dg.EnvVar`s: resolved at launch, never shown in the UI or logs.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from llm_assets import config
+
+
+def _datalake_and_io(profile: str) -> dict:
+    if profile == "local":
+        from llm_assets.resources.datalake import LocalDataLake
+
+        root = config.home_dir() / "datalake"
+        return {
+            "datalake": LocalDataLake(root=str(root)),
+            "io_manager": dg.FilesystemIOManager(base_dir=str(root / "io")),
+        }
+    from dagster_aws.s3 import S3Resource
+
+    from llm_assets.resources.datalake import S3DataLake
+    from llm_assets.resources.io_manager import DataLakeS3IOManager
+
+    s3 = S3Resource(
+        endpoint_url=os.environ.get("LLM_ASSETS_S3_ENDPOINT") or None,
+        region_name=os.environ.get("AWS_REGION", "us-east-1"),
+        aws_access_key_id=dg.EnvVar("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=dg.EnvVar("AWS_SECRET_ACCESS_KEY"),
+    )
+    bucket = os.environ.get("LLM_ASSETS_S3_BUCKET", "datalake")
+    prefix = os.environ.get("LLM_ASSETS_S3_PREFIX", "llm_assets").strip("/")
+    return {
+        "datalake": S3DataLake(s3=s3, bucket=bucket, prefix=prefix),
+        "io_manager": DataLakeS3IOManager(
+            s3_resource=s3, s3_bucket=bucket, s3_prefix=f"{prefix}/io" if prefix else "io"),
+    }
+
+
+def resources_for_profile(profile: str | None = None) -> dict:
+    profile = profile or config.profile()
+    return _datalake_and_io(profile)

@@ -1,0 +1,200 @@
+"""Run one process: its notebook through dagstermill, with the documented parameters.
+
+The executed notebook and its HTML rendering are stored in the data lake at
+`runs/<stream>/<process>/<run_id>/<process>.ipynb|.html`, on success and on failure, and
+linked from the materialization (or named in the failure message).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import tempfile
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+
+from llm_assets import config
+from llm_assets.control.models import ControlSnapshot, Process
+from llm_assets.control.params import parse_nb_parm
+
+SCHEDULED_TAG = "dagster/scheduled_execution_time"
+
+
+def run_key_prefix(stream: str, process: str, run_id: str) -> str:
+    return f"runs/{stream}/{process}/{run_id}"
+
+
+def data_date(run: dg.DagsterRun) -> str:
+    """The schedule's date for scheduled runs, else the run's own date (UTC)."""
+    scheduled = run.tags.get(SCHEDULED_TAG)
+    if scheduled:
+        return datetime.fromisoformat(scheduled).date().isoformat()
+    return datetime.now(UTC).date().isoformat()
+
+
+def notebook_path(process: Process, root: Path | None = None) -> Path:
+    base = (root or config.notebooks_dir()).resolve()
+    path = (base / process.nb_path_nm).resolve()
+    if Path(process.nb_path_nm).is_absolute() or not path.is_relative_to(base):
+        raise dg.Failure(
+            f"cntl_cfg_prcs[{process.prcs_nm}].nb_path_nm {process.nb_path_nm!r} is outside "
+            f"{base}: notebooks must live under notebooks/",
+            allow_retries=False,
+        )
+    if not path.is_file():
+        raise dg.Failure(
+            f"notebook {path} of process {process.prcs_nm} does not exist: create it or correct "
+            "cntl_cfg_prcs.nb_path_nm, then reload the code location",
+            allow_retries=False,
+        )
+    return path
+
+
+def build_parameters(snapshot: ControlSnapshot, process: Process, run: dg.DagsterRun,
+                     upstream: list[str]) -> dict:
+    group = snapshot.group_by_name[process.prcs_grp]
+    stream = snapshot.stream_by_name[group.strem_nm]
+    parsed = parse_nb_parm(process.nb_parm)
+    sys_file = snapshot.sys_file_by_name.get(process.sys_file) if process.sys_file else None
+    sys_dict = asdict(sys_file) if sys_file else None
+    if sys_dict:
+        sys_dict.pop("upt_dt", None)
+    return {
+        "stream": stream.strem_nm,
+        "group": group.prcs_grp,
+        "process": process.prcs_nm,
+        "run_id": run.run_id,
+        "data_dt": data_date(run),
+        "nb_parm": process.nb_parm,
+        "nb_args": parsed.args,
+        "nb_kwargs": parsed.kwargs,
+        "sys_file": sys_dict,
+        "embed_model": process.embed_model,
+        "gen_model": process.gen_model,
+        "collection": process.collection,
+        "question": stream.question,
+        "upstream": upstream,
+        "profile": config.profile(),
+    }
+
+
+def _prepared_notebook(source: Path, params: dict, out_dir: Path, target: Path) -> None:
+    """Copy the notebook with our parameter cell right after the `parameters` cell (which
+    dagstermill replaces with its context cell)."""
+    import nbformat
+
+    nb = nbformat.read(source, as_version=4)
+    bound = dict(params, _out_dir=str(out_dir))
+    cell = nbformat.v4.new_code_cell(
+        "# llm_assets: injected parameters\n"
+        "import json as __la_json\n"
+        "from llm_assets import nb as __la_nb\n"
+        f"params = __la_nb.bind(__la_json.loads({json.dumps(bound, default=str)!r}))\n"
+    )
+    cell.metadata["tags"] = ["llm-assets-parameters"]
+    index = next((i for i, c in enumerate(nb.cells)
+                  if "parameters" in c.get("metadata", {}).get("tags", [])), -1)
+    nb.cells.insert(index + 1, cell)
+    nbformat.write(nb, target)
+
+
+def _html(ipynb: bytes) -> bytes:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.reads(ipynb.decode(), as_version=4))
+    return body.encode()
+
+
+def _store_notebook(context, datalake, prefix: str, process: str, executed: Path | None) -> dict:
+    """Store executed notebook + HTML; return metadata links (empty if nothing was executed)."""
+    if executed is None or not executed.exists():
+        return {}
+    data = executed.read_bytes()
+    nb_key = f"{prefix}/{process}.ipynb"
+    html_key = f"{prefix}/{process}.html"
+    datalake.put_bytes(nb_key, data)
+    try:
+        datalake.put_bytes(html_key, _html(data))
+    except Exception as err:  # noqa: BLE001 - rendering is best effort; the .ipynb is kept
+        context.log.warning(f"could not render {nb_key} as HTML: {err}")
+        return {"executed_notebook": dg.MetadataValue.url(datalake.url(nb_key))}
+    return {
+        "executed_notebook": dg.MetadataValue.url(datalake.url(nb_key)),
+        "executed_notebook_html": dg.MetadataValue.url(datalake.url(html_key)),
+    }
+
+
+def _events_from_notebook(executed: Path):
+    """Events the notebook sent with dagstermill.yield_event (AssetObservation, ...)."""
+    import scrapbook
+
+    for key, value in scrapbook.read_notebook(str(executed)).scraps.items():
+        if key.startswith("event-"):
+            with open(value.data, "rb") as handle:
+                event = pickle.load(handle)
+            if isinstance(event, dg.Failure | dg.RetryRequested):
+                raise event
+            yield event
+
+
+class ProcessRunner:
+    """The compute function of every process asset (bound to one snapshot)."""
+
+    def __init__(self, snapshot: ControlSnapshot, notebooks_root: Path | None = None):
+        self.snapshot = snapshot
+        self.notebooks_root = notebooks_root
+
+    def __call__(self, context: dg.AssetExecutionContext, process: Process, inputs: dict):
+        from dagstermill.compat import ExecutionError
+        from dagstermill.factory import execute_notebook
+
+        source = notebook_path(process, self.notebooks_root)
+        group = self.snapshot.group_by_name[process.prcs_grp]
+        prefix = run_key_prefix(group.strem_nm, process.prcs_nm, context.run.run_id)
+        datalake = context.resources.datalake
+        params = build_parameters(self.snapshot, process, context.run, sorted(inputs))
+        with tempfile.TemporaryDirectory(prefix=f"llm-assets-{process.prcs_nm}-") as tmp:
+            work = Path(tmp)
+            out_dir = work / "out"
+            out_dir.mkdir()
+            prepared = work / source.name
+            _prepared_notebook(source, params, out_dir, prepared)
+            executed: Path | None = None
+            try:
+                executed = Path(execute_notebook(
+                    context.op_execution_context.get_step_execution_context(),
+                    name=process.prcs_nm,
+                    save_notebook_on_failure=False,
+                    notebook_path=str(prepared),
+                    output_notebook_dir=str(work),
+                    inputs=inputs,
+                ))
+            except ExecutionError as err:
+                failed = next(iter(work.glob("*-out.ipynb")), None)
+                links = _store_notebook(context, datalake, prefix, process.prcs_nm, failed)
+                where = links.get("executed_notebook")
+                raise dg.Failure(
+                    description=(
+                        f"notebook notebooks/{process.nb_path_nm} of process {process.prcs_nm} "
+                        f"failed: {err.ename}: {err.evalue}"
+                        + (f"\nExecuted notebook: {where.value}" if where else "")
+                    ),
+                    metadata={**links, "error_type": err.ename,
+                              "error": dg.MetadataValue.text(str(err.evalue)[:2000])},
+                ) from None
+            links = _store_notebook(context, datalake, prefix, process.prcs_nm, executed)
+            yield from _events_from_notebook(executed)
+            value = None
+            result_file = out_dir / "result.pkl"
+            if result_file.exists():
+                with open(result_file, "rb") as handle:
+                    value = pickle.load(handle)
+            meta_file = out_dir / "metadata.json"
+            reported = json.loads(meta_file.read_text()) if meta_file.exists() else {}
+        metadata = {**reported, **links, "data_dt": params["data_dt"],
+                    "has_result": value is not None}
+        yield dg.Output(value, metadata=metadata)

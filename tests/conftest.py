@@ -1,0 +1,60 @@
+"""Shared fixtures: a real embedded PostgreSQL per test session, a clean control schema per
+test that needs one, and a persistent DAGSTER_HOME (dagstermill needs one)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def session_home() -> Path:
+    home = Path(tempfile.mkdtemp(prefix="llm-assets-test-"))
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server(session_home: Path):
+    """One embedded Postgres for the whole test session (started by llm_assets itself)."""
+    from llm_assets import services
+
+    old = os.environ.get("LLM_ASSETS_HOME")
+    os.environ["LLM_ASSETS_HOME"] = str(session_home)
+    os.environ.pop("LLM_ASSETS_DATABASE_URL", None)
+    status = services.up()
+    yield status
+    services.down()
+    if old is None:
+        os.environ.pop("LLM_ASSETS_HOME", None)
+    else:
+        os.environ["LLM_ASSETS_HOME"] = old
+
+
+def _admin_url(url: str, db: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + db
+
+
+@pytest.fixture
+def pg_url(pg_server, request) -> str:
+    """A fresh, empty database on the session server for one test (dropped afterwards)."""
+    import psycopg2
+
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
+    admin = psycopg2.connect(_admin_url(pg_server.url, "postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    url = _admin_url(pg_server.url, name)
+    yield url
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
