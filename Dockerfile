@@ -5,6 +5,8 @@
 # deliberately not installed.
 FROM python:3.11-slim
 
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -44,7 +46,8 @@ RUN --mount=type=cache,target=/root/.cache/pip \
     && python -c "import llm_assets" \
     && jupyter kernelspec list | grep -q python3
 
-USER llm_assets
+# Numeric, so that runtimes enforcing runAsNonRoot can verify it (uid/gid of llm_assets).
+USER 10001:10001
 
 # 4000: gRPC code server (default command); 3000: dagster-webserver when run with that command.
 EXPOSE 4000 3000

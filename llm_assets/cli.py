@@ -145,6 +145,41 @@ def snapshot_cmd(output: str) -> None:
     click.echo(f"wrote {output}")
 
 
+# ---- runs ----------------------------------------------------------------------------
+@main.command("run")
+@click.argument("streams", nargs=-1, required=True)
+def run_cmd(streams: tuple[str, ...]) -> None:
+    """Run the job of each STREAM now (no daemon needed); its log rows are written after."""
+    from llm_assets.launch import run_stream
+
+    failed = []
+    for stream in streams:
+        outcome = run_stream(stream)
+        state = "succeeded" if outcome.success else "FAILED"
+        click.echo(f"{stream}: run {outcome.run_id} {state}")
+        if not outcome.success:
+            failed.append(stream)
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+def demo() -> None:
+    """Run the demo streams (after `db seed`) and print where their results are."""
+    from llm_assets import config
+    from llm_assets.launch import run_stream
+
+    streams = ["demo_sales"]
+    for stream in streams:
+        outcome = run_stream(stream)
+        click.echo(f"{stream}: run {outcome.run_id} "
+                   f"{'succeeded' if outcome.success else 'FAILED'}")
+        if not outcome.success:
+            sys.exit(1)
+    if config.profile() == "local":
+        lake = config.home_dir() / "datalake"
+        click.echo(f"data lake: {lake}  (results under io/, executed notebooks under runs/)")
+
+
 # ---- models ----------------------------------------------------------------------------
 @main.command()
 @click.option("--ollama", is_flag=True, help="print Ollama model names, one per line")
@@ -159,6 +194,16 @@ def models(ollama: bool) -> None:
     for name in names:
         click.echo(name)
 
+
+def _register() -> None:
+    from llm_assets.cli_datalake import datalake_cmd
+    from llm_assets.cli_log import log_cmd
+
+    main.add_command(log_cmd)
+    main.add_command(datalake_cmd)
+
+
+_register()
 
 if __name__ == "__main__":
     main()
