@@ -198,8 +198,10 @@ def models(ollama: bool) -> None:
 def _register() -> None:
     from llm_assets.cli_datalake import datalake_cmd
     from llm_assets.cli_log import log_cmd
+    from llm_assets.cli_reload import reload_cmd
 
     main.add_command(log_cmd)
+    main.add_command(reload_cmd)
     main.add_command(datalake_cmd)
 
 

@@ -90,20 +90,31 @@ def build_definitions(snapshot: ControlSnapshot, *, resources: dict | None = Non
         from llm_assets.resources.profile import resources_for_profile
 
         resources = resources_for_profile()
+    from llm_assets.reload import reload_sensors
     from llm_assets.sensors import default_sensors
 
     return dg.Definitions(
         assets=[*assets, _status_spec(snapshot, result)],
         jobs=list(jobs.values()),
         schedules=schedules,
-        sensors=default_sensors(),
+        sensors=[*default_sensors(), *reload_sensors()],
         resources=resources,
     )
 
 
+# Within one process, reconstructions reuse the last snapshot read (never initialization,
+# which always reads the tables): dagster's CLI and executors reconstruct the repository
+# several times per process.
+_last_read: dict[str, ControlSnapshot] = {}
+
+
 def load_definitions() -> dg.Definitions:
-    """Entry point used by `definitions.py`: snapshot from reconstruction metadata if present,
-    else one read of the control tables."""
+    """Entry point used by `definitions.py`.
+
+    - initialization: read the control tables once and attach the snapshot JSON to the
+      repository load data (reconstruction metadata);
+    - reconstruction (run worker, step process, notebook kernel): use that snapshot, no query.
+    """
     from llm_assets.control.load import load_snapshot
 
     context = DefinitionsLoadContext.get()
@@ -112,7 +123,12 @@ def load_definitions() -> dg.Definitions:
         payload = context.reconstruction_metadata.get(SNAPSHOT_KEY)
         if payload:
             snapshot = ControlSnapshot.from_json(payload)
+        else:
+            snapshot = _last_read.get("snapshot")
     if snapshot is None:
+        logger.info("llm_assets: reading the control tables (%s)", context.load_type.value)
         snapshot = load_snapshot()
-    return build_definitions(snapshot).with_reconstruction_metadata(
-        {SNAPSHOT_KEY: snapshot.to_json()})
+        _last_read["snapshot"] = snapshot
+    # attached to the repository load data, which Dagster hands to every reconstruction
+    context.add_to_pending_reconstruction_metadata(SNAPSHOT_KEY, snapshot.to_json())
+    return build_definitions(snapshot)
