@@ -142,13 +142,18 @@ def _events_from_notebook(executed: Path):
 
 
 class ProcessRunner:
-    """The compute function of every process asset (bound to one snapshot)."""
+    """The compute function of every process asset (bound to one snapshot): Dagster calls it
+    as `runner(context, inputs)`; the process is the op's name."""
 
     def __init__(self, snapshot: ControlSnapshot, notebooks_root: Path | None = None):
         self.snapshot = snapshot
         self.notebooks_root = notebooks_root
 
-    def __call__(self, context: dg.AssetExecutionContext, process: Process, inputs: dict):
+    def __call__(self, context, inputs: dict):
+        process = self.snapshot.process_by_name[context.op_def.name]
+        yield from self.run(context, process, dict(inputs))
+
+    def run(self, context, process: Process, inputs: dict):
         from dagstermill.compat import ExecutionError
         from dagstermill.factory import execute_notebook
 
@@ -165,8 +170,10 @@ class ProcessRunner:
             _prepared_notebook(source, params, out_dir, prepared)
             executed: Path | None = None
             try:
+                step_context = (context.op_execution_context if hasattr(
+                    context, "op_execution_context") else context).get_step_execution_context()
                 executed = Path(execute_notebook(
-                    context.op_execution_context.get_step_execution_context(),
+                    step_context,
                     name=process.prcs_nm,
                     save_notebook_on_failure=False,
                     notebook_path=str(prepared),
