@@ -1,4 +1,5 @@
-"""`llm-assets reload` (filled in by issue 7)."""
+"""`llm-assets reload`: reload the Dagster code location now (what the reload sensor does on a
+control-table change), so the UI shows the current rows without restarting anything."""
 
 from __future__ import annotations
 
@@ -6,6 +7,16 @@ import click
 
 
 @click.command("reload")
-def reload_cmd() -> None:
+@click.option("--url", envvar="LLM_ASSETS_WEBSERVER_URL", default=None,
+              help="GraphQL endpoint of dagster-webserver "
+                   "[env LLM_ASSETS_WEBSERVER_URL; default http://127.0.0.1:3000/graphql]")
+@click.option("--location", default="llm_assets", show_default=True,
+              help="name of the code location in the workspace")
+def reload_cmd(url: str | None, location: str) -> None:
     """Reload the Dagster code location so the UI shows the current control tables."""
-    raise click.ClickException("not implemented yet")
+    from llm_assets.reload import database_fingerprint, reload_location
+
+    fingerprint = database_fingerprint()
+    outcome = reload_location(url, location)
+    click.echo(outcome.summary())
+    click.echo(f"control tables fingerprint: {fingerprint.value}")

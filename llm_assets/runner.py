@@ -19,6 +19,7 @@ import dagster as dg
 from llm_assets import config
 from llm_assets.control.models import ControlSnapshot, Process
 from llm_assets.control.params import parse_nb_parm
+from llm_assets.factory.scope import PROCESSES_ENV, scoped_env
 
 SCHEDULED_TAG = "dagster/scheduled_execution_time"
 
@@ -172,14 +173,19 @@ class ProcessRunner:
             try:
                 step_context = (context.op_execution_context if hasattr(
                     context, "op_execution_context") else context).get_step_execution_context()
-                executed = Path(execute_notebook(
-                    step_context,
-                    name=process.prcs_nm,
-                    save_notebook_on_failure=False,
-                    notebook_path=str(prepared),
-                    output_notebook_dir=str(work),
-                    inputs=inputs,
-                ))
+                # the kernel rebuilds only this process (plus the run's selection or step list,
+                # which its execution plan names), never the whole graph
+                selection = {k.to_user_string() for k in (context.run.asset_selection or ())}
+                selection |= set(context.run.step_keys_to_execute or ())
+                with scoped_env(PROCESSES_ENV, {process.prcs_nm} | selection):
+                    executed = Path(execute_notebook(
+                        step_context,
+                        name=process.prcs_nm,
+                        save_notebook_on_failure=False,
+                        notebook_path=str(prepared),
+                        output_notebook_dir=str(work),
+                        inputs=inputs,
+                    ))
             except ExecutionError as err:
                 failed = next(iter(work.glob("*-out.ipynb")), None)
                 links = _store_notebook(context, datalake, prefix, process.prcs_nm, failed)

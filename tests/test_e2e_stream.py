@@ -123,3 +123,26 @@ def test_changed_row_shows_after_reload_without_restarting_postgres(pg_url, tmp_
                     "'demo/sales_customers.ipynb')")
     listing = run(["dagster", "asset", "list", "-m", "llm_assets.definitions"], env, check=True)
     assert "demo_sales_extra" in listing.stdout
+
+
+def test_cross_stream_dependency_in_scoped_step_and_kernel(pg_url, tmp_path):
+    """Step processes build only their run's stream and kernels only their process: an
+    upstream in another stream is still loaded through the IO manager by its key."""
+    execute_sql = """
+        INSERT INTO cntl_af.cntl_cfg_strem (strem_nm) VALUES ('up_stream'), ('down_stream');
+        INSERT INTO cntl_af.cntl_cfg_prcs_grp (prcs_grp, strem_nm) VALUES
+            ('up_g', 'up_stream'), ('down_g', 'down_stream');
+        INSERT INTO cntl_af.cntl_cfg_prcs (prcs_nm, prcs_grp, nb_path_nm, nb_parm) VALUES
+            ('up_orders', 'up_g', 'demo/sales_orders.ipynb', 'rows=12'),
+            ('down_join', 'down_g', 'demo/join_upstream.ipynb', NULL);
+        INSERT INTO cntl_af.cntl_cfg_prcs_depn (prcs_nm, dpnd_prcs_nm) VALUES
+            ('down_join', 'up_orders');
+    """
+    prepare(pg_url)
+    execute(pg_url, execute_sql)
+    env = project_env(pg_url, tmp_path)
+    for job in ("up_stream", "down_stream"):
+        proc = run(["dagster", "job", "execute", "-m", "llm_assets.definitions", "-j", job], env)
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    rows = pickle.loads((tmp_path / "datalake" / "io" / "down_join").read_bytes())
+    assert rows == {"up_orders": 12}

@@ -123,9 +123,9 @@ class ControlSnapshot:
     @cached_property
     def fingerprint(self) -> str:
         """A short content hash (independent of loaded_at): same rows, same fingerprint."""
-        rows = json.loads(self.to_json())
-        rows.pop("loaded_at")
-        return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:12]
+        body = self.to_json()
+        cut = body.rfind(',"loaded_at":')
+        return hashlib.sha256(body[:cut].encode()).hexdigest()[:12]
 
     # ---- lookups -------------------------------------------------------------------------
     @cached_property

@@ -7,6 +7,7 @@ the same definitions without querying the control tables again.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 
@@ -25,6 +26,7 @@ from llm_assets.factory.jobs import stream_jobs, stream_schedules
 from llm_assets.runner import ProcessRunner
 
 SNAPSHOT_KEY = "llm_assets/snapshot"
+EXCLUDED_KEY = "llm_assets/excluded"
 STATUS_ASSET = "llm_assets_control_tables"
 STATUS_GROUP = "llm_assets_control"
 
@@ -71,25 +73,42 @@ def _status_spec(snapshot: ControlSnapshot, result: ValidationResult) -> dg.Asse
 
 
 def build_definitions(snapshot: ControlSnapshot, *, resources: dict | None = None,
-                      notebooks_root=None) -> dg.Definitions:
-    """The definitions of every valid stream of the snapshot (problems excluded, not fatal)."""
+                      notebooks_root=None, validation: ValidationResult | None = None,
+                      scope: tuple[set[str] | None, set[str] | None] = (None, None),
+                      ) -> dg.Definitions:
+    """The definitions of every valid stream of the snapshot (problems excluded, not fatal).
+
+    `validation` skips validating again when the result is already known;
+    `scope` = (streams, processes) limits the assets built to that part of the graph.
+    """
     root = notebooks_root or config.notebooks_dir()
-    result = validate(snapshot, root)
-    if result.excluded:
-        for stream, reasons in result.excluded.items():
-            logger.warning("llm_assets: stream %s excluded: %s", stream, " | ".join(reasons))
+    result = validation if validation is not None else validate(snapshot, root)
     clean = snapshot.without_streams(set(result.excluded))
     graph = build_graph(clean)
     runner = ProcessRunner(clean, root)
     retry = _retry_policy()
     processes = loaded_processes(clean)
+    streams_scope, processes_scope = scope
+    if streams_scope is not None:
+        processes = [p for p in processes
+                     if clean.group_by_name[p.prcs_grp].strem_nm in streams_scope]
+    if processes_scope is not None:
+        processes = [p for p in processes if p.prcs_nm in processes_scope]
     assets = [process_asset(clean, p, graph, runner, retry) for p in processes]
+    built = {p.prcs_nm for p in processes}
+    # a scoped build keeps its outside upstreams as external specs, so their values still
+    # load through the IO manager under the same asset key
+    outside = sorted({up for p in processes for up in graph.data_deps.get(p.prcs_nm, ())
+                      if up not in built})
+    assets += [dg.AssetSpec(key=up, group_name=clean.process_by_name[up].prcs_grp)
+               for up in outside]
     jobs = stream_jobs(clean, {p.prcs_grp for p in processes})
     schedules = stream_schedules(clean, jobs, config.timezone())
     if resources is None:
         from llm_assets.resources.profile import resources_for_profile
 
         resources = resources_for_profile()
+    from llm_assets.factory.scope import scoped_multiprocess_executor
     from llm_assets.reload import reload_sensors
     from llm_assets.sensors import default_sensors
 
@@ -97,8 +116,9 @@ def build_definitions(snapshot: ControlSnapshot, *, resources: dict | None = Non
         assets=[*assets, _status_spec(snapshot, result)],
         jobs=list(jobs.values()),
         schedules=schedules,
-        sensors=[*default_sensors(), *reload_sensors()],
+        sensors=[*default_sensors(), *reload_sensors(snapshot)],
         resources=resources,
+        executor=scoped_multiprocess_executor,
     )
 
 
@@ -117,18 +137,27 @@ def load_definitions() -> dg.Definitions:
     """
     from llm_assets.control.load import load_snapshot
 
+    from llm_assets.factory.scope import current_scope
+
     context = DefinitionsLoadContext.get()
-    snapshot = None
+    snapshot, result, scope = None, None, (None, None)
     if context.load_type == DefinitionsLoadType.RECONSTRUCTION:
         payload = context.reconstruction_metadata.get(SNAPSHOT_KEY)
         if payload:
             snapshot = ControlSnapshot.from_json(payload)
-        else:
-            snapshot = _last_read.get("snapshot")
+            excluded = json.loads(context.reconstruction_metadata.get(EXCLUDED_KEY) or "{}")
+            result = ValidationResult((), {k: tuple(v) for k, v in excluded.items()})
+        elif "snapshot" in _last_read:
+            snapshot, result = _last_read["snapshot"], _last_read["result"]
+        scope = current_scope()
     if snapshot is None:
         logger.info("llm_assets: reading the control tables (%s)", context.load_type.value)
         snapshot = load_snapshot()
-        _last_read["snapshot"] = snapshot
+        result = validate(snapshot, config.notebooks_dir())
+        _last_read.update(snapshot=snapshot, result=result)
+        for stream, reasons in result.excluded.items():
+            logger.warning("llm_assets: stream %s excluded: %s", stream, " | ".join(reasons))
     # attached to the repository load data, which Dagster hands to every reconstruction
     context.add_to_pending_reconstruction_metadata(SNAPSHOT_KEY, snapshot.to_json())
-    return build_definitions(snapshot)
+    context.add_to_pending_reconstruction_metadata(EXCLUDED_KEY, json.dumps(result.excluded))
+    return build_definitions(snapshot, validation=result, scope=scope)

@@ -1,0 +1,83 @@
+"""Reconstruction scope: a step process or notebook kernel builds only the part of the graph
+it runs, so its start-up cost does not grow with the number of processes.
+
+- The run worker's executor (`scoped_multiprocess_executor`) sets LLM_ASSETS_SCOPE_STREAMS to
+  the streams of its run before starting step processes; they inherit it.
+- The notebook runner sets LLM_ASSETS_SCOPE_PROCESSES to its process (plus the run's asset
+  selection) before starting the kernel.
+
+Scoping applies only to reconstruction; code-location initialization always builds it all.
+Dependencies on processes outside the scope stay as asset keys (loaded through the IO
+manager), so inputs and step keys are identical to the full graph's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+from dagster._core.definitions.executor_definition import (
+    MULTI_PROC_CONFIG,
+    _core_multiprocess_executor_creation,
+    multiple_process_executor_requirements,
+)
+from dagster._core.executor.multiprocess import MultiprocessExecutor
+
+STREAMS_ENV = "LLM_ASSETS_SCOPE_STREAMS"
+PROCESSES_ENV = "LLM_ASSETS_SCOPE_PROCESSES"
+
+
+@contextmanager
+def scoped_env(name: str, values: set[str] | None) -> Iterator[None]:
+    """Set a scope variable for child processes started inside the block; restore after."""
+    old = os.environ.get(name)
+    if values:
+        os.environ[name] = ",".join(sorted(values))
+    else:
+        os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
+def current_scope() -> tuple[set[str] | None, set[str] | None]:
+    """(streams, processes) the current reconstruction may limit itself to (None: all)."""
+    streams = os.environ.get(STREAMS_ENV)
+    processes = os.environ.get(PROCESSES_ENV)
+    return (set(streams.split(",")) if streams else None,
+            set(processes.split(",")) if processes else None)
+
+
+class _ScopedMultiprocessExecutor(MultiprocessExecutor):
+    """Dagster's multiprocess executor, with the run's streams exported to its children."""
+
+    def execute(self, plan_context, execution_plan):
+        run = plan_context.dagster_run
+        if run.asset_selection:
+            # an ad-hoc selection (UI materialize, `dagster asset materialize`): just those
+            processes = {key.to_user_string() for key in run.asset_selection}
+            streams = None
+        else:
+            processes = None
+            streams = None if run.job_name.startswith("__") else {run.job_name}
+        with scoped_env(STREAMS_ENV, streams), scoped_env(PROCESSES_ENV, processes):
+            yield from super().execute(plan_context, execution_plan)
+
+
+@dg.executor(
+    name="multiprocess",
+    config_schema=MULTI_PROC_CONFIG,
+    requirements=multiple_process_executor_requirements(),
+)
+def scoped_multiprocess_executor(init_context) -> MultiprocessExecutor:
+    """`multiprocess` with the same config; step processes build only their run's streams."""
+    base = _core_multiprocess_executor_creation(init_context.executor_config)
+    scoped = _ScopedMultiprocessExecutor.__new__(_ScopedMultiprocessExecutor)
+    scoped.__dict__.update(base.__dict__)
+    return scoped
