@@ -37,7 +37,7 @@ def up() -> None:
 
     status = services.up()
     if status.external:
-        click.echo(f"using external Postgres from LLM_ASSETS_DATABASE_URL; nothing started")
+        click.echo("using external Postgres from LLM_ASSETS_DATABASE_URL; nothing started")
     click.echo(status.url)
 
 

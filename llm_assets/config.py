@@ -1,13 +1,13 @@
 """Settings read from the environment, resolved when asked for (never at import).
 
-| variable | meaning | default |
-|---|---|---|
-| LLM_ASSETS_PROFILE | `local` (embedded services) or `compose` (docker-compose services) | local |
-| LLM_ASSETS_HOME | state directory: embedded Postgres data, data lake, notebook outputs | <project>/.llm_assets |
-| LLM_ASSETS_PROJECT_DIR | the project root holding notebooks/ and sql/ | parent of the package |
-| LLM_ASSETS_NOTEBOOKS_DIR | where `nb_path_nm` paths are resolved | <project>/notebooks |
-| LLM_ASSETS_DATABASE_URL | an external Postgres for the control tables; set it and nothing is started | unset |
-| LLM_ASSETS_TIMEZONE | timezone of the control-table schedules | UTC |
+- LLM_ASSETS_PROFILE: `local` (embedded services, default) or `compose` (docker-compose)
+- LLM_ASSETS_HOME: state directory (embedded Postgres data, data lake); default
+  <project>/.llm_assets
+- LLM_ASSETS_PROJECT_DIR: the project root holding notebooks/ and sql/
+- LLM_ASSETS_NOTEBOOKS_DIR: where `nb_path_nm` paths are resolved; default <project>/notebooks
+- LLM_ASSETS_DATABASE_URL: an external Postgres for the control tables; set it and nothing is
+  started
+- LLM_ASSETS_TIMEZONE: timezone of the control-table schedules; default UTC
 """
 
 from __future__ import annotations

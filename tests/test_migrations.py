@@ -42,7 +42,8 @@ def test_changed_migration_is_refused_and_nothing_is_dropped(pg_url, tmp_path):
 
 @pytest.mark.parametrize("sql", [
     "INSERT INTO cntl_af.cntl_cfg_strem (strem_nm, act_f) VALUES ('s2', 2)",
-    "INSERT INTO cntl_af.cntl_cfg_prcs_grp (prcs_grp, strem_nm, prir) VALUES ('g2', 'demo_sales', 0)",
+    "INSERT INTO cntl_af.cntl_cfg_prcs_grp (prcs_grp, strem_nm, prir) "
+    "VALUES ('g2', 'demo_sales', 0)",
     "INSERT INTO cntl_af.cntl_cfg_sys_file (sys_nm, file_type, chunk_size) VALUES ('f', 'txt', 0)",
     "INSERT INTO cntl_af.cntl_cfg_sys_file (sys_nm, file_type, chunk_size, overlap) "
     "VALUES ('f', 'txt', 100, 100)",

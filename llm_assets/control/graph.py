@@ -40,7 +40,8 @@ def build_graph(snapshot: ControlSnapshot) -> ProcessGraph:
             data[dep.prcs_nm].append(dep.dpnd_prcs_nm)
 
     tier_of: dict[str, tuple[int, int]] = {}
-    stream_tiers: dict[str, dict[tuple[int, int], list[str]]] = defaultdict(lambda: defaultdict(list))
+    stream_tiers: dict[str, dict[tuple[int, int], list[str]]] = defaultdict(
+        lambda: defaultdict(list))
     for p in processes:
         group = snapshot.group_by_name[p.prcs_grp]
         tier = (group.prir, p.prir)

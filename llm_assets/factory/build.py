@@ -136,7 +136,6 @@ def load_definitions() -> dg.Definitions:
     - reconstruction (run worker, step process, notebook kernel): use that snapshot, no query.
     """
     from llm_assets.control.load import load_snapshot
-
     from llm_assets.factory.scope import current_scope
 
     context = DefinitionsLoadContext.get()

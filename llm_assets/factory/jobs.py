@@ -9,7 +9,9 @@ import dagster as dg
 from llm_assets.control.models import ControlSnapshot
 
 
-def stream_jobs(snapshot: ControlSnapshot, loaded_groups: set[str]) -> dict[str, dg.UnresolvedAssetJobDefinition]:
+def stream_jobs(
+    snapshot: ControlSnapshot, loaded_groups: set[str]
+) -> dict[str, dg.UnresolvedAssetJobDefinition]:
     groups_by_stream: dict[str, list[str]] = defaultdict(list)
     for group in snapshot.groups:
         if group.prcs_grp in loaded_groups:
