@@ -66,7 +66,7 @@ class LocalEmbeddings(_RunAware):
         return vectors.tolist()
 
     def dimension(self, model: str | None = None) -> int:
-        return int(self._load(model).get_sentence_embedding_dimension())
+        return _dimension_of(self._load(model))
 
 
 class OllamaEmbeddings(_RunAware):
@@ -118,3 +118,8 @@ class OllamaEmbeddings(_RunAware):
         if name not in self._dims:
             self.embed(["dimension probe"], name)
         return self._dims[name]
+
+
+def _dimension_of(st) -> int:
+    getter = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
+    return int(getter())

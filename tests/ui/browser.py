@@ -40,8 +40,11 @@ def browser_page(width: int = 1600, height: int = 1000) -> Iterator:
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
             page.set_default_timeout(30_000)
-            # the first visit shows a "Join the Dagster community" dialog: dismiss it whenever
-            # it appears, before any other action
+            # the UI greets a new browser with a "Join the Dagster community" dialog; mark it
+            # dismissed (the key the UI itself writes on "Skip"), and click "Skip" should it
+            # still appear before an action
+            page.add_init_script(
+                "window.localStorage.setItem('communityNux', JSON.stringify('1'))")
             page.add_locator_handler(page.get_by_role("button", name="Skip"),
                                      lambda skip: skip.click())
             yield page

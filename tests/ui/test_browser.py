@@ -85,5 +85,6 @@ def test_asset_graph_in_the_browser_and_materialize_all(pg_url, tmp_path):
         wait_until(lambda: page.get_by_text("Materialized", exact=True).count() >= 3, 60,
                    "the graph to show the three materializations")
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        assert not page.get_by_text("Join the Dagster community").is_visible()
         page.screenshot(path=str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 10_000
