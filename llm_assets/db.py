@@ -9,6 +9,7 @@ migration drops data.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from llm_assets import config
 from llm_assets.errors import ConfigError, ServiceUnavailable
 
 _MIGRATION_LOCK = 0x6C6C6D61  # pg_advisory_xact_lock key: serializes concurrent upgrades
+APP_ROLE = "llm_assets_app"  # least-privilege role of the Dagster code (002_app_role.sql)
+APP_PASSWORD_ENV = "LLM_ASSETS_APP_PASSWORD"
 
 
 def _redact(url: str) -> str:
@@ -119,6 +122,12 @@ def upgrade(url: str | None = None, directory: Path | None = None) -> list[str]:
                 (migration.version, migration.name, migration.checksum),
             )
             applied_now.append(migration.version)
+        password = os.environ.get(APP_PASSWORD_ENV)
+        if password:
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,))
+            if cur.fetchone():
+                # psycopg2 quotes the literal client-side; the password never reaches a log
+                cur.execute(f"ALTER ROLE {APP_ROLE} LOGIN PASSWORD %s", (password,))
     return applied_now
 
 

@@ -11,8 +11,8 @@ Per process:
   STEP_SKIPPED step is 0 with message 'skipped'), 99 on STEP_FAILURE.
 - Steps of a finished run that have no outcome are 99 as well, with a message saying why:
   never started: 'not run: upstream failed' / 'not run: run failed: ...' /
-  'not run: run cancelled: ...'; started but never finished: 'interrupted: run failed: ...' /
-  'interrupted: run cancelled: ...'. A running run gets rows only for started steps.
+  'not run: run cancelled: ...'; started but never finished (or failed only because the run
+  was interrupted): 'interrupted: run failed: ...' / 'interrupted: run cancelled: ...'. A running run gets rows only for started steps.
 - `message`: the failure's error type and text (the innermost user error, not Dagster's
   wrapper), trimmed to 2,000 characters; for a cancellation the termination messages.
 - `source_row` / `target_row` / `data_dt`: the materialization metadata the notebook reported
@@ -39,8 +39,8 @@ MIRRORED_EVENTS = {
     E.STEP_START, E.STEP_RESTARTED, E.STEP_UP_FOR_RETRY, E.STEP_SUCCESS, E.STEP_FAILURE,
     E.STEP_SKIPPED, E.ASSET_MATERIALIZATION, E.RUN_FAILURE, E.RUN_CANCELING, E.RUN_CANCELED,
 }
-_WRAPPERS = {"DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError",
-             "DagsterExecutionInterruptedError"}
+_WRAPPERS = {"DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError"}
+_INTERRUPTED = "DagsterExecutionInterruptedError"
 
 
 @dataclass
@@ -53,6 +53,7 @@ class _Step:
     source_row: int | None = None
     target_row: int | None = None
     data_dt: date | None = None
+    interrupted: bool = False  # failed because the run worker was interrupted
 
 
 @dataclass
@@ -177,7 +178,9 @@ def rows_for_run(instance: dg.DagsterInstance, record, plan: PlanCache | None = 
             step.status, step.end, step.message = SUCCESS, entry.timestamp, "skipped"
         elif kind == E.STEP_FAILURE:
             step.status, step.end = FAILED, entry.timestamp
-            step.message = trim(failure_text(event.step_failure_data))
+            data = event.step_failure_data
+            step.message = trim(failure_text(data))
+            step.interrupted = bool(data.error and data.error.cls_name == _INTERRUPTED)
         elif kind == E.ASSET_MATERIALIZATION:
             metadata = event.step_materialization_data.materialization.metadata
             step.source_row = _metadata_int(metadata, "source_row")
@@ -205,18 +208,18 @@ def _close_unfinished(record, steps: dict[str, _Step], run_failure: str | None,
         cause = "run failed" + (f": {run_failure}" if run_failure else "")
     else:
         cause = "the run succeeded without reporting an outcome for this step"
-    upstream_failed = any(s.status == FAILED for s in steps.values())
+    upstream_failed = any(s.status == FAILED and not s.interrupted for s in steps.values())
     for step in steps.values():
         if step.status is None:
             step.status = FAILED
             step.message = ("not run: upstream failed"
                             if upstream_failed and status == dg.DagsterRunStatus.FAILURE
                             else trim(f"not run: {cause}"))
-        elif step.status == RUNNING:
+        elif step.status == RUNNING or step.interrupted:
+            last = f" (last: {step.message})" if step.message and not step.interrupted else ""
             step.status = FAILED
-            step.end = record.end_time
-            step.message = trim(f"interrupted: {cause}"
-                                + (f" (last: {step.message})" if step.message else ""))
+            step.end = step.end or record.end_time
+            step.message = trim(f"interrupted: {cause}{last}")
 
 
 def is_final(record) -> bool:
