@@ -32,8 +32,13 @@ demo: services ## run the demo streams end to end on embedded services
 	$(BIN)/llm-assets db seed
 	$(BIN)/llm-assets demo
 
+# `make dev DEV_PORT=3001` serves elsewhere; the reload sensor is pointed at that webserver.
+DEV_HOST ?= 127.0.0.1
+DEV_PORT ?= 3000
 dev: services ## Dagster UI on http://127.0.0.1:3000 with sensors and schedules running
-	eval "$$($(BIN)/llm-assets env)" && $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	eval "$$($(BIN)/llm-assets env)" && \
+	export LLM_ASSETS_WEBSERVER_URL=http://$(DEV_HOST):$(DEV_PORT)/graphql && \
+	exec $(BIN)/dagster dev -w workspace.yaml -h $(DEV_HOST) -p $(DEV_PORT)
 
 test: install ## the whole test suite (real Postgres, real notebooks, real models)
 	$(BIN)/pytest -q

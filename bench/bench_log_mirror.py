@@ -135,6 +135,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-log-mirror-") as tmp:
         url, started = _control_db(Path(tmp))
         try:
+            (Path(tmp) / "dagster").mkdir()
             with dg.DagsterInstance.local_temp(str(Path(tmp) / "dagster")) as instance:
                 b = backlog(instance, url, args.runs)
                 lagged = lag(instance, url, b["cursor"], args.interval, args.duration,

@@ -12,7 +12,8 @@ Per process:
 - Steps of a finished run that have no outcome are 99 as well, with a message saying why:
   never started: 'not run: upstream failed' / 'not run: run failed: ...' /
   'not run: run cancelled: ...'; started but never finished (or failed only because the run
-  was interrupted): 'interrupted: run failed: ...' / 'interrupted: run cancelled: ...'. A running run gets rows only for started steps.
+  was interrupted): 'interrupted: run failed: ...' / 'interrupted: run cancelled: ...'.
+  A run still in progress gets rows only for the steps that started.
 - `message`: the failure's error type and text (the innermost user error, not Dagster's
   wrapper), trimmed to 2,000 characters; for a cancellation the termination messages.
 - `source_row` / `target_row` / `data_dt`: the materialization metadata the notebook reported

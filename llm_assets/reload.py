@@ -76,8 +76,9 @@ def fingerprint_sql() -> str:
     for name, table in TABLES.items():
         row = ", ".join(f"coalesce({c}::text, '{NULL}')" for c in _columns(name))
         selects.append(
-            f"(SELECT count(*) || ':' || md5(coalesce(string_agg(r, chr(10) ORDER BY r"
-            f' COLLATE "C"), \'\')) FROM (SELECT concat_ws(chr(31), {row}) AS r'
+            f"(SELECT count(*) || ':' || md5(coalesce(string_agg(r, chr({ord(ROW_SEP)})"
+            f' ORDER BY r COLLATE "C"), \'\'))'
+            f" FROM (SELECT concat_ws(chr({ord(COLUMN_SEP)}), {row}) AS r"
             f" FROM cntl_af.{table}) AS t) AS {name}"
         )
     return "SELECT " + ",\n       ".join(selects)

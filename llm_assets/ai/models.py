@@ -91,7 +91,7 @@ def report_substitution(requested: str | None, local: str, kind: Kind, run_id: s
         return False
     _REPORTED.add(key)
     log = logger or logging.getLogger("llm_assets.ai")
-    shown = repr(requested) if requested else "no model (process column empty)"
+    shown = repr(requested) if requested else "(none given)"
     log.warning(
         "local profile: %s model %s runs as local model %r (set %s to change the mapping)",
         kind, shown, local, ENV_MAP,

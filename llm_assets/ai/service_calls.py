@@ -73,7 +73,7 @@ def with_retries(fn: Callable[[int], T], *, retries: int, backoff_seconds: float
             if attempt >= retries:
                 raise
             delay = backoff_seconds * (2 ** attempt)
-            log.warning("%s failed (attempt %d of %d): %s; retrying in %.1fs",
+            log.warning("%s failed (attempt %d of %d): %s; retrying in %.2fs",
                         what, attempt + 1, retries + 1, exc, delay)
             time.sleep(delay)
     raise AssertionError("unreachable")

@@ -45,5 +45,6 @@ def build_profiles(customers, transactions, top: int = 3):
         rows.append({"customer_id": cid, "segment": customer.segment,
                      "card_tier": customer.card_tier, "total_spend": round(total, 2),
                      "txns": count, "top_categories": cats, "top_shares": shares,
+                     "top_merchants": [merchants.get((cid, c), []) for c in cats],
                      "profile_text": text})
     return pd.DataFrame(rows)

@@ -1,13 +1,16 @@
 """promo_reco: candidate promotions per customer and the LLM's ranking of them.
 
-The LLM answers in a JSON schema built per customer (promo ids limited to its candidates);
-the answer is validated with pydantic plus content checks (top_n distinct ids).  An invalid
+The LLM answers in a JSON schema built per customer (one key per candidate promotion);
+the answer is validated with pydantic.  The model scores every candidate 1-5 (an enum the
+grammar enforces; llama.cpp grammars ignore numeric bounds), exported as score/5 in 0..1;
+every reason must be a sentence (at least 4 words), else the answer is invalid.  An invalid
 answer falls back to the retrieval order with a reason built from the profile, and is
 counted as invalid: `ranked_by` says which of the two every recommendation came from.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, create_model
@@ -15,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 from llm_assets.demo.profiles import LABELS
 
 TIERS = ("classic", "gold", "platinum")
+_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
 def eligible(profile: dict, promo: dict) -> bool:
@@ -39,33 +43,37 @@ def pick_candidates(profile: dict, hits: list[tuple[str, float]], promos: dict[s
 
 
 def ranking_model(candidate_ids: list[str], top_n: int) -> type[BaseModel]:
-    """The answer schema for one customer: exactly top_n picks among its candidates."""
-    pick = create_model(
-        "Pick",
-        promo_id=(Literal[tuple(candidate_ids)], ...),
-        score=(float, Field(ge=0, le=1, description="fit from 0 to 1")),
-        reason=(str, Field(min_length=10, max_length=160,
+    """The answer schema for one customer: a score and a reason for every candidate.
+
+    One required key per candidate makes repeated or unknown ids impossible by construction
+    (a 135M model asked for a list of top picks mostly repeats one id); the top_n by score,
+    ties in retrieval order, are the ranking."""
+    score = create_model(
+        "Score",
+        score=(Literal[1, 2, 3, 4, 5], Field(description="fit: 5 best, 1 weakest")),
+        reason=(str, Field(min_length=10, max_length=100,
                            description="one sentence: why it fits this customer")),
     )
-    return create_model("Ranking", picks=(list[pick], Field(min_length=top_n,
-                                                            max_length=top_n)))
+    return create_model("Ranking", **{pid: (score, ...) for pid in candidate_ids})
 
 
 def prompt(profile: dict, candidates: list[dict], top_n: int) -> str:
-    lines = [f"- {c['promo_id']}: {c['title']} ({c['category']}). {c['description']}"
-             for c in candidates]
+    lines = [f"- {c['promo_id']}: {c['title']} ({c['category'].replace('_', ' ')}). "
+             f"{c['description']}" for c in candidates]
     return (
         "You recommend card promotions to a bank customer.\n"
         f"Customer: {profile['profile_text']}\n"
         "Candidate promotions:\n" + "\n".join(lines) + "\n"
-        f"Choose the {top_n} promotions that fit this customer best, best first. For each give "
-        "promo_id, a score from 0 to 1 and one short sentence of reason that mentions the "
-        "customer's spending. Answer in JSON."
+        "For every candidate give a score from 1 (weak fit) to 5 (best fit) for this customer "
+        "and one short sentence of reason that mentions the customer's spending. "
+        f"The {top_n} best scores become the recommendations. Answer in JSON."
     )
 
 
 def check_answer(raw, candidate_ids: list[str], top_n: int) -> list[dict]:
-    """Validate an LLM answer (JSON text, dict or model); raises ValueError when invalid."""
+    """Validate an LLM answer (JSON text, dict or model) and rank it: the top_n picks.
+
+    Raises ValueError when the answer does not validate."""
     model = ranking_model(candidate_ids, top_n)
     try:
         if isinstance(raw, BaseModel):
@@ -75,11 +83,14 @@ def check_answer(raw, candidate_ids: list[str], top_n: int) -> list[dict]:
     except ValidationError as err:
         raise ValueError(f"schema: {err.error_count()} error(s): "
                          f"{err.errors()[0]['msg']}") from err
-    picks = [p.model_dump() for p in parsed.picks]
-    ids = [p["promo_id"] for p in picks]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"repeated promo ids {ids}")
-    return picks
+    thin = [pid for pid in candidate_ids if len(_WORD.findall(getattr(parsed, pid).reason)) < 4]
+    if thin:
+        raise ValueError(f"content: reasons of {', '.join(thin[:3])} are not sentences "
+                         "(fewer than 4 words)")
+    scored = [(getattr(parsed, pid), order, pid) for order, pid in enumerate(candidate_ids)]
+    scored.sort(key=lambda item: (-item[0].score, item[1]))
+    return [{"promo_id": pid, "score": item.score / 5, "reason": item.reason.strip()}
+            for item, _, pid in scored[:top_n]]
 
 
 def fallback(profile: dict, candidates: list[dict], top_n: int) -> list[dict]:

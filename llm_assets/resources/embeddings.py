@@ -28,7 +28,7 @@ class _RunAware(dg.ConfigurableResource):
     _logger: object = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._run_id = context.run_id or ""
+        self._run_id = context.run.run_id if context.run else ""
         self._logger = context.log
 
 

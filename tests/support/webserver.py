@@ -37,6 +37,18 @@ query LocationStatus($name: String!) {
 }
 """
 
+ASSET_GRAPH = """
+{
+  assetNodes {
+    assetKey { path }
+    groupName
+    dependencyKeys { path }
+    jobNames
+    isMaterializable
+  }
+}
+"""
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -62,6 +74,11 @@ class Webserver:
             payload = json.loads(response.read())
         assert not payload.get("errors"), payload["errors"]
         return payload["data"]
+
+    def asset_graph(self) -> dict[str, dict]:
+        """The asset nodes the UI shows, by asset key ("a/b")."""
+        nodes = self.graphql(ASSET_GRAPH)["assetNodes"]
+        return {"/".join(n["assetKey"]["path"]): n for n in nodes}
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""

@@ -18,10 +18,12 @@ CHROMIUM_ARGS = [
 ]
 
 
-def chromium_path() -> str:
+def chromium_path(candidates: list[str | None] | None = None) -> str:
     """The Chromium executable; a missing browser fails the test (it never skips it)."""
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser")):
+    if candidates is None:
+        candidates = ["/usr/bin/chromium", shutil.which("chromium"),
+                      shutil.which("chromium-browser")]
+    for candidate in candidates:
         if candidate and Path(candidate).exists():
             return candidate
     pytest.fail("Chromium is not installed: the browser tests of the Dagster UI need it. "

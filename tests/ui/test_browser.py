@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import pytest
 
+from llm_assets.factory.build import STATUS_GROUP
 from tests.support.pg import execute, prepare
 from tests.support.project import ROOT, project_env
 from tests.support.webserver import dagster_ui
 from tests.ui.browser import (
     asset_node,
     browser_page,
+    chromium_path,
     group_node,
     open_asset_graph,
     sidebar_groups,
@@ -21,7 +23,6 @@ from tests.ui.browser import (
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.slow]
 
 SCREENSHOT = ROOT / "test-artifacts" / "ui" / "asset_graph.png"
-STATUS_GROUP = "llm_assets_control"
 RUNS = """
 {
   runsOrError {
@@ -88,3 +89,8 @@ def test_asset_graph_in_the_browser_and_materialize_all(pg_url, tmp_path):
         assert not page.get_by_text("Join the Dagster community").is_visible()
         page.screenshot(path=str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_a_missing_chromium_fails_with_a_clear_message():
+    with pytest.raises(pytest.fail.Exception, match="Chromium is not installed"):
+        chromium_path(["/nonexistent/chromium", None])

@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 
 from llm_assets.control.load import load_snapshot
+from llm_assets.factory.build import STATUS_GROUP
 from llm_assets.reload import database_fingerprint, reload_sensors
 from tests.support.pg import execute, prepare
 from tests.support.project import project_env, run
@@ -15,23 +16,6 @@ from tests.support.webserver import dagster_ui, free_port
 
 pytestmark = pytest.mark.e2e
 
-ASSET_GRAPH = """
-{
-  assetNodes {
-    assetKey { path }
-    groupName
-    dependencyKeys { path }
-    jobNames
-    isMaterializable
-  }
-}
-"""
-STATUS_GROUP = "llm_assets_control"
-
-
-def asset_graph(server) -> dict[str, dict]:
-    nodes = server.graphql(ASSET_GRAPH)["assetNodes"]
-    return {"/".join(n["assetKey"]["path"]): n for n in nodes}
 
 
 def _deps(node: dict) -> set[str]:
@@ -50,7 +34,7 @@ def test_asset_groups_are_the_process_groups(pg_url, tmp_path):
     process_groups = dict(execute(
         pg_url, "SELECT prcs_nm, prcs_grp FROM cntl_af.cntl_cfg_prcs WHERE act_f = 1"))
     with dagster_ui(project_env(pg_url, tmp_path)) as server:
-        graph = asset_graph(server)
+        graph = server.asset_graph()
     processes = {k: v for k, v in graph.items() if v["groupName"] != STATUS_GROUP}
     assert {k: v["groupName"] for k, v in processes.items()} == process_groups
     assert set(process_groups.values()) == {"demo_sales_prep", "demo_sales_report"}
@@ -69,7 +53,7 @@ def test_new_process_row_appears_without_restarting_the_webserver(pg_url, tmp_pa
     loaded = load_snapshot(pg_url)  # what the webserver's code location is built from
     with dagster_ui(env) as server:
         pid = server.proc.pid
-        assert "demo_sales_extra" not in asset_graph(server)
+        assert "demo_sales_extra" not in server.asset_graph()
 
         # 1. on demand: `llm-assets reload`
         _insert_process(pg_url, "demo_sales_extra", "demo_sales_orders")
@@ -78,7 +62,7 @@ def test_new_process_row_appears_without_restarting_the_webserver(pg_url, tmp_pa
         assert "reloaded code location llm_assets" in proc.stdout
         assert "4 process asset(s)" in proc.stdout, proc.stdout
         assert database_fingerprint(pg_url).value in proc.stdout
-        graph = asset_graph(server)
+        graph = server.asset_graph()
         assert graph["demo_sales_extra"]["groupName"] == "demo_sales_report"
         assert _deps(graph["demo_sales_extra"]) >= {"demo_sales_orders"}
 
@@ -94,7 +78,7 @@ def test_new_process_row_appears_without_restarting_the_webserver(pg_url, tmp_pa
         tick = sensor(dg.build_sensor_context())
         assert "reloaded code location llm_assets" in tick.skip_message, tick.skip_message
         assert "5 process asset(s)" in tick.skip_message, tick.skip_message
-        graph = asset_graph(server)
+        graph = server.asset_graph()
         assert _deps(graph["demo_sales_more"]) >= {"demo_sales_extra"}
 
         server.assert_alive()

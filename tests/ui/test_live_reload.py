@@ -10,7 +10,6 @@ from tests.support.pg import execute, prepare
 from tests.support.project import project_env
 from tests.support.webserver import dagster_ui
 from tests.ui.browser import browser_page, open_asset_graph, wait_until
-from tests.ui.test_graphql import asset_graph
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.slow]
 
@@ -30,7 +29,7 @@ def test_reload_sensor_brings_a_new_process_into_the_ui(pg_url, tmp_path):
                         " 'demo/sales_summary.ipynb')")
         execute(pg_url, "INSERT INTO cntl_af.cntl_cfg_prcs_depn (prcs_nm, dpnd_prcs_nm) VALUES"
                         " ('demo_sales_forecast', 'demo_sales_summary')")
-        graph = wait_until(lambda: (g := asset_graph(server)).get("demo_sales_forecast") and g,
+        graph = wait_until(lambda: (g := server.asset_graph()).get("demo_sales_forecast") and g,
                            90, "the reload sensor to bring demo_sales_forecast into the graph")
         node = graph["demo_sales_forecast"]
         assert node["groupName"] == "demo_sales_report"
