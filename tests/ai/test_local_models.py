@@ -57,14 +57,19 @@ def test_smollm2_generates_text(local_llm):
     assert isinstance(text, str) and text.strip()
 
 
-def test_smollm2_structured_output_is_schema_valid(local_llm):
+def test_smollm2_structured_output_valid_in_at_least_19_of_20_calls(local_llm):
+    """Acceptance: a structured-output call returns schema-valid JSON in >= 19 of 20 tries."""
     valid = 0
-    for i in range(3):
-        result = local_llm.generate(f"Recommend an umbrella for customer {i}. Score 0-10.",
-                                    schema=Recommendation)
+    for i in range(20):
+        try:
+            result = local_llm.generate(
+                f"Recommend one product for customer {i} on a rainy day; score 0-10.",
+                schema=Recommendation)
+        except InvalidModelOutput:
+            continue
         valid += isinstance(result, Recommendation)
         assert len(result.reasons) <= local_llm.max_items
-    assert valid == 3
+    assert valid >= 19
 
 
 def test_invalid_local_output_raises_after_retries():
