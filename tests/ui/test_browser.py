@@ -79,6 +79,15 @@ def test_asset_graph_in_the_browser_and_materialize_all(pg_url, tmp_path):
             for asset in assets:
                 assert [m["runId"] for m in materialized[asset]] == [run["runId"]], asset
 
+        # the log mirror sensor is on by default in `dagster dev`: no click, rows appear
+        def logged():
+            rows = execute(pg_url, "SELECT prcs_nm, status FROM cntl_af.cntl_cfg_log "
+                                   "WHERE run_id = %s ORDER BY prcs_nm", (run["runId"],))
+            return rows if len(rows) == 3 and all(s == 0 for _, s in rows) else None
+
+        rows = wait_until(logged, 120, "the log mirror sensor to write the run's log rows")
+        assert [p for p, _ in rows] == sorted(a for assets in groups.values() for a in assets)
+
         page.reload()
         for assets in groups.values():
             for asset in assets:
