@@ -41,78 +41,73 @@ def threshold(stream: str, check: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
-def _metrics(context, stream: str) -> dict | None:
-    from llm_assets.demo import metrics
-
-    try:
-        return metrics.read(context.resources.datalake, stream)
-    except FileNotFoundError:
-        return None
-
-
-def _missing(stream: str) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR,
+def _missing(stream: str, check: str) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(check_name=check, passed=False,
+                               severity=dg.AssetCheckSeverity.ERROR,
                                description=f"export/{stream}/metrics.json is missing: "
                                            "materialize the process first")
 
 
-def _recall(stream: str, spec: StreamChecks, asset: str):
-    @dg.asset_check(asset=asset, name="retrieval_recall_at_5", required_resource_keys={"datalake"},
-                    description=f"Retrieval recall@5 on the labelled set of {stream} "
-                                f"(>= {spec.recall}, env LLM_ASSETS_CHECK_{stream.upper()}_"
-                                "RETRIEVAL_RECALL_AT_5)")
-    def _check(context) -> dg.AssetCheckResult:
-        m = _metrics(context, stream)
-        if m is None:
-            return _missing(stream)
-        limit = threshold(stream, "retrieval_recall_at_5", spec.recall)
-        value = float(m["retrieval_recall_at_5"])
-        return dg.AssetCheckResult(
-            passed=value >= limit, severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"recall_at_5": value, "threshold": limit, "run_id": m.get("run_id", ""),
-                      "evaluated": m.get("questions", m.get("evaluated_customers", 0))})
-
-    return _check
+def recall_result(stream: str, spec: StreamChecks, m: dict) -> dg.AssetCheckResult:
+    limit = threshold(stream, "retrieval_recall_at_5", spec.recall)
+    value = float(m["retrieval_recall_at_5"])
+    return dg.AssetCheckResult(
+        check_name="retrieval_recall_at_5", passed=value >= limit,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"recall_at_5": value, "threshold": limit, "run_id": str(m.get("run_id", "")),
+                  "evaluated": int(m.get("questions", m.get("evaluated_customers", 0)))})
 
 
-def _validity(stream: str, spec: StreamChecks, asset: str):
-    @dg.asset_check(asset=asset, name="llm_valid_share", required_resource_keys={"datalake"},
-                    description=f"Share of schema-valid LLM outputs of {stream} "
-                                f"(>= {spec.validity})")
-    def _check(context) -> dg.AssetCheckResult:
-        m = _metrics(context, stream)
-        if m is None:
-            return _missing(stream)
-        limit = threshold(stream, "llm_valid_share", spec.validity)
-        attempts = int(m.get("llm_outputs", m.get("llm_attempts", 0)))
-        value = float(m["llm_valid_share"])
-        return dg.AssetCheckResult(
-            passed=attempts > 0 and value >= limit, severity=dg.AssetCheckSeverity.ERROR,
-            description=None if attempts else "no LLM output was produced",
-            metadata={"valid_share": value, "valid": int(m.get("llm_valid", 0)),
-                      "outputs": attempts, "threshold": limit,
-                      "model": str(m.get("llm_model", ""))})
-
-    return _check
+def validity_result(stream: str, spec: StreamChecks, m: dict) -> dg.AssetCheckResult:
+    limit = threshold(stream, "llm_valid_share", spec.validity)
+    attempts = int(m.get("llm_outputs", m.get("llm_attempts", 0)))
+    value = float(m["llm_valid_share"])
+    return dg.AssetCheckResult(
+        check_name="llm_valid_share", passed=attempts > 0 and value >= limit,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=None if attempts else "no LLM output was produced",
+        metadata={"valid_share": value, "valid": int(m.get("llm_valid", 0)),
+                  "outputs": attempts, "threshold": limit, "model": str(m.get("llm_model", ""))})
 
 
-def _duplicates(stream: str, asset: str):
-    @dg.asset_check(asset=asset, name="no_duplicate_vectors",
-                    required_resource_keys={"datalake"},
-                    description=f"The {stream} collection holds exactly the vectors its "
-                                "ingestion manifests list, with distinct ids")
-    def _check(context) -> dg.AssetCheckResult:
-        m = _metrics(context, stream)
-        if m is None:
-            return _missing(stream)
-        stored, expected = int(m["collection_count"]), int(m["expected_vectors"])
-        distinct = int(m["distinct_chunk_ids"])
-        return dg.AssetCheckResult(
-            passed=stored == expected == distinct, severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"collection": str(m.get("collection", "")), "stored": stored,
-                      "expected": expected, "distinct_ids": distinct})
+def duplicates_result(m: dict) -> dg.AssetCheckResult:
+    stored, expected = int(m["collection_count"]), int(m["expected_vectors"])
+    distinct = int(m["distinct_chunk_ids"])
+    return dg.AssetCheckResult(
+        check_name="no_duplicate_vectors", passed=stored == expected == distinct,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"collection": str(m.get("collection", "")), "stored": stored,
+                  "expected": expected, "distinct_ids": distinct})
 
-    return _check
+
+def _stream_check(stream: str, spec: StreamChecks, asset: str) -> dg.AssetChecksDefinition:
+    names = {
+        "retrieval_recall_at_5": f"Retrieval recall@5 on the labelled set (>= {spec.recall})",
+        "llm_valid_share": f"Share of schema-valid LLM outputs (>= {spec.validity})",
+        "no_duplicate_vectors": "The collection holds exactly the vectors the ingestion "
+                                "manifests list, with distinct ids",
+    }
+    specs = [dg.AssetCheckSpec(name, asset=asset, description=text)
+             for name, text in names.items()]
+
+    @dg.multi_asset_check(specs=specs, name=f"{asset}_quality",
+                          required_resource_keys={"datalake"},
+                          description=f"Quality of stream {stream} from "
+                                      f"export/{stream}/metrics.json")
+    def _checks(context):
+        from llm_assets.demo import metrics
+
+        try:
+            m = metrics.read(context.resources.datalake, stream)
+        except FileNotFoundError:
+            for name in names:
+                yield _missing(stream, name)
+            return
+        yield recall_result(stream, spec, m)
+        yield validity_result(stream, spec, m)
+        yield duplicates_result(m)
+
+    return _checks
 
 
 def stream_checks(snapshot: ControlSnapshot) -> list[dg.AssetChecksDefinition]:
@@ -125,7 +120,5 @@ def stream_checks(snapshot: ControlSnapshot) -> list[dg.AssetChecksDefinition]:
         spec = STREAM_CHECKS.get(stream)
         if spec is None or process.nb_path_nm != spec.notebook:
             continue
-        checks += [_recall(stream, spec, process.prcs_nm),
-                   _validity(stream, spec, process.prcs_nm),
-                   _duplicates(stream, process.prcs_nm)]
+        checks.append(_stream_check(stream, spec, process.prcs_nm))
     return checks

@@ -131,6 +131,7 @@ DOC_ANSWER = [
              "     'llm_valid_share': valid / len(outputs),\n"
              "     'eval_answers_citing_relevant_chunk': sum(cited),\n"
              "     'llm_model': params.gen_model,\n"
+             "     'llm_model_used': sorted({str(o['model']) for o in outputs if o['valid']}),\n"
              "     'llm_retries': getattr(res.llm, 'retries', None),\n"
              "     'collection_count': stored, 'expected_vectors': len(chunks),\n"
              "     'distinct_chunk_ids': len({c['id'] for c in chunks})}\n"

@@ -3,7 +3,8 @@
 The LLM answers in a JSON schema built per customer (one key per candidate promotion);
 the answer is validated with pydantic.  The model scores every candidate 1-5 (an enum the
 grammar enforces; llama.cpp grammars ignore numeric bounds), exported as score/5 in 0..1;
-every reason must be a sentence (at least 4 words), else the answer is invalid.  An invalid
+the reasons of the top_n picks must be sentences (at least 4 words), else the answer is
+invalid.  An invalid
 answer falls back to the retrieval order with a reason built from the profile, and is
 counted as invalid: `ranked_by` says which of the two every recommendation came from.
 """
@@ -65,7 +66,8 @@ def prompt(profile: dict, candidates: list[dict], top_n: int) -> str:
         f"Customer: {profile['profile_text']}\n"
         "Candidate promotions:\n" + "\n".join(lines) + "\n"
         "For every candidate give a score from 1 (weak fit) to 5 (best fit) for this customer "
-        "and one short sentence of reason that mentions the customer's spending. "
+        "and one short sentence of reason that mentions the customer's spending, for example "
+        "\"You spend most on groceries and this offer gives cashback on groceries.\" "
         f"The {top_n} best scores become the recommendations. Answer in JSON."
     )
 
@@ -83,12 +85,12 @@ def check_answer(raw, candidate_ids: list[str], top_n: int) -> list[dict]:
     except ValidationError as err:
         raise ValueError(f"schema: {err.error_count()} error(s): "
                          f"{err.errors()[0]['msg']}") from err
-    thin = [pid for pid in candidate_ids if len(_WORD.findall(getattr(parsed, pid).reason)) < 4]
+    scored = [(getattr(parsed, pid), order, pid) for order, pid in enumerate(candidate_ids)]
+    scored.sort(key=lambda item: (-item[0].score, item[1]))
+    thin = [pid for item, _, pid in scored[:top_n] if len(_WORD.findall(item.reason)) < 4]
     if thin:
         raise ValueError(f"content: reasons of {', '.join(thin[:3])} are not sentences "
                          "(fewer than 4 words)")
-    scored = [(getattr(parsed, pid), order, pid) for order, pid in enumerate(candidate_ids)]
-    scored.sort(key=lambda item: (-item[0].score, item[1]))
     return [{"promo_id": pid, "score": item.score / 5, "reason": item.reason.strip()}
             for item, _, pid in scored[:top_n]]
 

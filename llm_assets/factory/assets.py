@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import dagster as dg
 
+from llm_assets.ai import LLM_POOL
 from llm_assets.control.graph import ProcessGraph
 from llm_assets.control.models import ControlSnapshot, Process
 
-LLM_POOL = "llm"
 PROCESS_TAG = "llm_assets/process"
 STREAM_TAG = "llm_assets/stream"
 RESULT = "result"
@@ -46,13 +46,26 @@ def _metadata(snapshot: ControlSnapshot, process: Process, graph: ProcessGraph) 
     return meta
 
 
+def resource_keys(process: Process) -> set[str]:
+    """The resources a process's notebook gets (`context.resources.<key>`): the data lake
+    always; the LLM, embeddings and vector store when its control row names a model or a
+    collection.  Resources are initialized only where needed."""
+    keys = {"datalake"}
+    if process.gen_model:
+        keys.add("llm")
+    if process.embed_model:
+        keys.add("embeddings")
+    if process.collection:
+        keys.add("vectorstore")
+    return keys
+
+
 def process_asset(
     snapshot: ControlSnapshot,
     process: Process,
     graph: ProcessGraph,
     compute,
     retry_policy: dg.RetryPolicy | None = None,
-    resource_keys: frozenset[str] = frozenset({"datalake"}),
 ) -> dg.AssetsDefinition:
     """The asset of one process; `compute(context, inputs)` runs its notebook (the process is
     found from the op name, so one compute function serves every process)."""
@@ -69,7 +82,7 @@ def process_asset(
         name=name,
         ins=ins,
         outs={RESULT: dg.Out(io_manager_key="io_manager")},
-        required_resource_keys=set(resource_keys),
+        required_resource_keys=resource_keys(process),
         tags={
             # lower prir runs first; Dagster starts higher priorities first
             "dagster/priority": str(-(group.prir * 1000 + process.prir)),

@@ -41,6 +41,36 @@ def _datalake_and_io(profile: str) -> dict:
     }
 
 
+def _ai(profile: str) -> dict:
+    """Embeddings, LLM and vector store: in-process models + pgvector (local), or Ollama +
+    Weaviate (compose).  Clients are created on first use, never here."""
+    if profile == "local":
+        from llm_assets.resources.embeddings import LocalEmbeddings
+        from llm_assets.resources.llm import LocalLLM
+        from llm_assets.resources.vectorstore import PgVectorStore
+
+        return {
+            "embeddings": LocalEmbeddings(),
+            "llm": LocalLLM(),
+            # the control database (pgvector ships in the embedded server); the URL may hold a
+            # password, so it is an EnvVar: resolved at launch, hidden in the UI
+            "vectorstore": PgVectorStore(url=dg.EnvVar("LLM_ASSETS_DATABASE_URL")),
+        }
+    from llm_assets.resources.embeddings import OllamaEmbeddings
+    from llm_assets.resources.llm import OllamaLLM
+    from llm_assets.resources.weaviate_store import WeaviateVectorStore
+
+    host = os.environ.get("OLLAMA_HOST", "http://localhost:11434")
+    weaviate = {"url": os.environ.get("WEAVIATE_URL", "http://localhost:8080")}
+    if os.environ.get("WEAVIATE_API_KEY"):
+        weaviate["api_key"] = dg.EnvVar("WEAVIATE_API_KEY")
+    return {
+        "embeddings": OllamaEmbeddings(host=host),
+        "llm": OllamaLLM(host=host),
+        "vectorstore": WeaviateVectorStore(**weaviate),
+    }
+
+
 def resources_for_profile(profile: str | None = None) -> dict:
     profile = profile or config.profile()
-    return _datalake_and_io(profile)
+    return {**_datalake_and_io(profile), **_ai(profile)}

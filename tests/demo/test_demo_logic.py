@@ -1,0 +1,119 @@
+"""The logic the demo notebooks call: ranking validation and fallback, profiles, metrics,
+the HTML report and the asset checks."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from llm_assets import checks
+from llm_assets.control.models import ControlSnapshot, Process, ProcessGroup, Stream
+from llm_assets.demo import generate, metrics, profiles, ranking, reco, report
+
+pytestmark = pytest.mark.unit
+
+PROFILE = {"customer_id": "C1", "segment": "family", "card_tier": "gold",
+           "top_categories": ["grocery", "kids_toys"], "top_shares": [60, 30],
+           "top_merchants": [["FreshMart"], ["ToyLand"]], "profile_text": "family customer"}
+
+
+def _cands(n: int) -> list[dict]:
+    return [{"promo_id": f"P{i}", "title": f"Offer {i}", "category": "grocery",
+             "description": "d", "similarity": 1 - i / 10} for i in range(n)]
+
+
+def _answer(ids, scores, reason="You shop for groceries every week"):
+    return {pid: {"score": s, "reason": reason} for pid, s in zip(ids, scores)}
+
+
+def test_llm_answer_ranked_by_score_ties_in_retrieval_order():
+    ids = ["P0", "P1", "P2", "P3", "P4", "P5"]
+    picks = ranking.check_answer(json.dumps(_answer(ids, [3, 5, 3, 1, 5, 2])), ids, 3)
+    assert [p["promo_id"] for p in picks] == ["P1", "P4", "P0"]
+    assert picks[0]["score"] == 1.0
+
+
+@pytest.mark.parametrize("answer, error", [
+    ({"P0": {"score": 9, "reason": "You shop for groceries"}}, "schema"),
+    (_answer(["P0", "P1"], [5, 4], reason="2026-10-31 x"), "content"),
+])
+def test_invalid_answers_are_rejected(answer, error):
+    with pytest.raises(ValueError, match=error):
+        ranking.check_answer(answer, ["P0", "P1"], 2)
+
+
+def test_fallback_is_retrieval_order_with_profile_reasons():
+    picks = ranking.fallback(PROFILE, _cands(7), 5)
+    assert [p["promo_id"] for p in picks] == ["P0", "P1", "P2", "P3", "P4"]
+    assert "60%" in picks[0]["reason"]
+
+
+def test_eligibility_and_vector_filters_agree():
+    promo = {"segment": "affluent", "min_tier": "classic"}
+    assert not ranking.eligible(PROFILE, promo)
+    assert ranking.eligible(PROFILE, {"segment": "all", "min_tier": "gold"})
+    assert not ranking.eligible(PROFILE, {"segment": "all", "min_tier": "platinum"})
+    assert reco.allowed(PROFILE) == {"segment": ["all", "family"],
+                                     "min_tier": ["classic", "gold"]}
+    assert reco.queries(PROFILE) == ["offers on groceries and supermarkets at FreshMart",
+                                     "offers on toys and children at ToyLand"]
+
+
+def test_profiles_summarise_spending():
+    files = generate.build("promo_reco", generate.scale("small"))
+    read = lambda name: pd.read_csv(io.BytesIO(files[f"raw/promo_reco/{name}"]))  # noqa: E731
+    frame = profiles.build_profiles(read("customers.csv"), read("transactions.csv"))
+    assert len(frame) == 40
+    row = frame.iloc[0]
+    assert sum(row.top_shares) <= 100 and row.top_shares == sorted(row.top_shares, reverse=True)
+    assert "card transactions" in row.profile_text
+
+
+def test_recall_measures():
+    assert metrics.hit_rate([["a", "b"], ["c"]], [{"b"}, {"x"}], 5) == 0.5
+    assert metrics.set_recall([["a", "b", "c"]], [{"a", "z"}], 5) == 0.5
+    assert metrics.set_recall([["a", "b"]], [{"a", "b", "c", "d", "e", "f"}], 2) == 1.0
+
+
+def test_report_has_a_readable_chart():
+    recs = pd.DataFrame([{"customer_id": "C1", "rank": 1, "promo_id": "P1", "title": "T <b>",
+                          "category": "grocery", "score": 0.8, "ranked_by": "llm",
+                          "reason": "You shop weekly"}])
+    m = {"customers": 1, "promotions": 1, "retrieval_recall_at_5": 0.8,
+         "final_recall_at_5": 0.7, "llm_attempts": 1, "llm_valid_share": 1.0}
+    html = report.html_report(recs, m, [("grocery", 5.0), ("travel", 2.0)],
+                              [("family", 0.75)], "Report")
+    assert html.count("<svg") == 2 and "<rect" in html and "75%" in html
+    assert "T &lt;b&gt;" in html  # escaped
+
+
+def _snapshot() -> ControlSnapshot:
+    return ControlSnapshot(
+        streams=(Stream("doc_qa"), Stream("other")),
+        groups=(ProcessGroup("g1", "doc_qa"), ProcessGroup("g2", "other")),
+        processes=(Process("doc_qa_answer", "g1", "doc_qa/answer.ipynb"),
+                   Process("x", "g2", "doc_qa/answer.ipynb")))
+
+
+@pytest.mark.parametrize("values, passed", [
+    ({"retrieval_recall_at_5": 0.9, "llm_valid_share": 0.6, "collection_count": 10}, True),
+    ({"retrieval_recall_at_5": 0.5, "llm_valid_share": 0.1, "collection_count": 12}, False),
+])
+def test_checks_read_the_metrics_and_fail_below_thresholds(tmp_path, values, passed):
+    from llm_assets.resources.datalake import LocalDataLake
+
+    lake = LocalDataLake(root=str(tmp_path))
+    metrics.write(lake, "doc_qa", {**values, "llm_outputs": 5, "llm_valid": 3,
+                                   "expected_vectors": 10, "distinct_chunk_ids": 10})
+    defs = checks.stream_checks(_snapshot())
+    assert len(defs) == 1  # only doc_qa's answer process: stream `other` has no checks
+    result = dg.materialize([dg.AssetSpec("doc_qa_answer"), *defs],
+                            resources={"datalake": lake}, raise_on_error=False,
+                            selection=dg.AssetSelection.checks(*defs))
+    outcomes = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert set(outcomes) == {"retrieval_recall_at_5", "llm_valid_share", "no_duplicate_vectors"}
+    assert all(outcomes.values()) is passed and any(outcomes.values()) is passed
