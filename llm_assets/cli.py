@@ -168,16 +168,24 @@ def demo() -> None:
     from llm_assets import config
     from llm_assets.launch import run_stream
 
-    streams = ["demo_sales"]
+    streams = ["demo_sales", "doc_qa", "promo_reco"]
     for stream in streams:
         outcome = run_stream(stream)
         click.echo(f"{stream}: run {outcome.run_id} "
                    f"{'succeeded' if outcome.success else 'FAILED'}")
         if not outcome.success:
+            click.echo(f"see `llm-assets log --stream {stream} --failed`")
             sys.exit(1)
+    exports = ["export/doc_qa/answer.md", "export/promo_reco/report.html",
+               "export/promo_reco/recommendations.csv", "export/promo_reco/recommendations.json"]
     if config.profile() == "local":
         lake = config.home_dir() / "datalake"
-        click.echo(f"data lake: {lake}  (results under io/, executed notebooks under runs/)")
+        click.echo(f"data lake: {lake}")
+        for key in exports:
+            click.echo(f"  {lake / key}")
+        click.echo("log rows: llm-assets log")
+    else:
+        click.echo("exports (`llm-assets datalake get KEY`): " + ", ".join(exports))
 
 
 # ---- models ----------------------------------------------------------------------------

@@ -108,12 +108,16 @@ def build_definitions(snapshot: ControlSnapshot, *, resources: dict | None = Non
         from llm_assets.resources.profile import resources_for_profile
 
         resources = resources_for_profile()
+    from llm_assets.checks import stream_checks
     from llm_assets.factory.scope import scoped_multiprocess_executor
     from llm_assets.reload import reload_sensors
     from llm_assets.sensors import default_sensors
 
+    checks = [c for c in stream_checks(clean)
+              if all(k.asset_key.to_user_string() in built for k in c.check_keys)]
     return dg.Definitions(
         assets=[*assets, _status_spec(snapshot, result)],
+        asset_checks=checks,
         jobs=list(jobs.values()),
         schedules=schedules,
         sensors=[*default_sensors(), *reload_sensors(snapshot)],

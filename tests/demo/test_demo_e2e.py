@@ -22,35 +22,20 @@ SEEDS = ("002_demo_doc_qa.sql", "003_demo_promo_reco.sql")
 STREAMS = ("doc_qa", "promo_reco")
 
 
-def _wired(pg_url: str, home) -> bool:
-    """Whether the project's definitions give processes the AI resources (else the test
-    uses tests.demo._wired, which adds them)."""
-    from llm_assets.resources.profile import resources_for_profile
-
-    old = {k: os.environ.get(k) for k in ("LLM_ASSETS_DATABASE_URL", "LLM_ASSETS_HOME")}
-    os.environ.update(LLM_ASSETS_DATABASE_URL=pg_url, LLM_ASSETS_HOME=str(home))
-    try:
-        return {"embeddings", "llm", "vectorstore"} <= set(resources_for_profile("local"))
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def _check_outcomes(env: dict, asset: str) -> dict[str, bool]:
+def _check_outcomes(env: dict) -> dict[tuple[str, str], bool]:
+    """(asset, check) -> passed, from the ASSET_CHECK_EVALUATION events of every run."""
     old = os.environ.get("DAGSTER_HOME")
     os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
     try:
         with dg.DagsterInstance.get() as instance:
             out = {}
-            for name in ("retrieval_recall_at_5", "llm_valid_share", "no_duplicate_vectors"):
-                key = dg.AssetCheckKey(dg.AssetKey(asset), name)
-                records = instance.event_log_storage.get_asset_check_execution_history(key, 1)
-                assert records, f"check {name} of {asset} never ran"
-                event = records[0].event.dagster_event.event_specific_data
-                out[name] = event.passed
+            for record in sorted((r for run in instance.get_runs()
+                                  for r in instance.all_logs(run.run_id)),
+                                 key=lambda r: r.timestamp):
+                event = record.dagster_event
+                if event is not None and event.event_type_value == "ASSET_CHECK_EVALUATION":
+                    data = event.event_specific_data
+                    out[(data.asset_key.to_user_string(), data.check_name)] = data.passed
             return out
     finally:
         if old is None:
@@ -67,16 +52,9 @@ def _vector_counts(pg_url: str) -> dict[str, int]:
 def test_both_streams_end_to_end_on_small_data(pg_url, tmp_path):
     prepare(pg_url, *SEEDS)
     env = project_env(pg_url, tmp_path, LLM_ASSETS_DEMO_SCALE="small")
-    wired = _wired(pg_url, tmp_path)
-    module = "llm_assets.definitions" if wired else "tests.demo._wired"
-    if wired:
-        proc = run(["llm-assets", "run", *STREAMS], env, timeout=1200)
-        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    else:
-        for stream in STREAMS:
-            proc = run(["dagster", "job", "execute", "-m", module, "-j", stream], env,
-                       timeout=900)
-            assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    module = "llm_assets.definitions"
+    proc = run(["llm-assets", "run", *STREAMS], env, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
 
     export = tmp_path / "datalake" / "export"
     answer = json.loads((export / "doc_qa" / "answer.json").read_text())
@@ -90,17 +68,19 @@ def test_both_streams_end_to_end_on_small_data(pg_url, tmp_path):
     assert (export / "promo_reco" / "recommendations.csv").exists()
     assert "<svg" in (export / "promo_reco" / "report.html").read_text()
 
-    qa = _check_outcomes(env, "doc_qa_answer")
-    reco = _check_outcomes(env, "promo_reco_rank")
-    assert qa["retrieval_recall_at_5"] and qa["no_duplicate_vectors"], qa
-    assert reco["retrieval_recall_at_5"] and reco["no_duplicate_vectors"], reco
-    if wired:
-        rows = execute(pg_url, "SELECT prcs_nm, status FROM cntl_af.cntl_cfg_log")
-        assert sorted(r[0] for r in rows) == sorted(
-            r[0] for r in execute(pg_url, "SELECT prcs_nm FROM cntl_af.cntl_cfg_prcs "
-                                          "WHERE prcs_nm LIKE 'doc_qa%' OR "
-                                          "prcs_nm LIKE 'promo_reco%'"))
-        assert {r[1] for r in rows} == {0}
+    outcomes = _check_outcomes(env)
+    checked = {(a, c) for a in ("doc_qa_answer", "promo_reco_rank")
+               for c in ("retrieval_recall_at_5", "llm_valid_share", "no_duplicate_vectors")}
+    assert set(outcomes) == checked, outcomes
+    # the small model's validity varies with the machine; retrieval and vectors must hold
+    assert all(v for (_, c), v in outcomes.items() if c != "llm_valid_share"), outcomes
+    # one CNTL_CFG_LOG row per process with status 0 (written right after `llm-assets run`)
+    rows = execute(pg_url, "SELECT prcs_nm, status FROM cntl_af.cntl_cfg_log")
+    assert sorted(r[0] for r in rows) == sorted(
+        r[0] for r in execute(pg_url, "SELECT prcs_nm FROM cntl_af.cntl_cfg_prcs "
+                                      "WHERE prcs_nm LIKE 'doc_qa%' OR "
+                                      "prcs_nm LIKE 'promo_reco%'"))
+    assert {r[1] for r in rows} == {0}
 
     counts = _vector_counts(pg_url)
     assert counts == {"doc_qa_chunks": 44, "promo_reco_promotions": 48}
@@ -108,3 +88,18 @@ def test_both_streams_end_to_end_on_small_data(pg_url, tmp_path):
                 "doc_qa_ingest_pdf,doc_qa_ingest_txt,promo_reco_ingest_promotions"], env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert _vector_counts(pg_url) == counts  # re-ingest replaces, never duplicates
+
+
+def test_demo_seeds_are_rerunnable_and_valid(pg_url):
+    from llm_assets import config
+    from llm_assets.control.load import load_snapshot
+    from llm_assets.control.validate import validate
+
+    prepare(pg_url, *SEEDS, *SEEDS)
+    counts = {t: execute(pg_url, f"SELECT count(*) FROM cntl_af.{t}")[0][0]
+              for t in ("cntl_cfg_strem", "cntl_cfg_prcs_grp", "cntl_cfg_prcs",
+                        "cntl_cfg_sys_file", "cntl_cfg_prcs_depn", "cntl_cfg_schedule")}
+    assert counts == {"cntl_cfg_strem": 2, "cntl_cfg_prcs_grp": 8, "cntl_cfg_prcs": 12,
+                      "cntl_cfg_sys_file": 4, "cntl_cfg_prcs_depn": 14, "cntl_cfg_schedule": 2}
+    result = validate(load_snapshot(pg_url), config.notebooks_dir())
+    assert result.ok, result.problems
