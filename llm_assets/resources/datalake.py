@@ -107,7 +107,7 @@ class LocalDataLake(dg.ConfigurableResource, DataLakeMixin):
 class S3DataLake(dg.ConfigurableResource, DataLakeMixin):
     """The data lake in an S3 bucket (MinIO in the compose profile)."""
 
-    s3: dg.ResourceDependency[S3Resource]
+    s3: S3Resource
     bucket: str
     prefix: str = ""
     presign_seconds: int = 7 * 24 * 3600
