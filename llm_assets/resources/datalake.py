@@ -144,7 +144,11 @@ class S3DataLake(dg.ConfigurableResource, DataLakeMixin):
         except ClientError as err:
             code = err.response.get("Error", {}).get("Code")
             if code not in ("404", "NoSuchBucket", "NotFound"):
-                raise self._fail("check bucket", "", err) from err
+                reason = explain_forbidden(client, self.bucket, err)
+                if reason is not None:
+                    raise self._fail("check bucket", "", reason) from err
+                self._bucket_ready = True
+                return
             try:
                 client.create_bucket(Bucket=self.bucket)
             except (ClientError, BotoCoreError) as create_err:
@@ -209,6 +213,21 @@ class S3DataLake(dg.ConfigurableResource, DataLakeMixin):
         return self.client().generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": self._full(key)},
             ExpiresIn=self.presign_seconds)
+
+
+def explain_forbidden(client, bucket: str, err: Exception) -> Exception | None:
+    """HEAD answers a bare 403; ask again with a GET, whose reply names the reason
+    (InvalidAccessKeyId, SignatureDoesNotMatch, AccessDenied).  None: the bucket can be
+    listed after all (only HEAD is refused), so go on."""
+    from botocore.exceptions import ClientError
+
+    if getattr(err, "response", {}).get("Error", {}).get("Code") not in ("403", "Forbidden"):
+        return err
+    try:
+        client.list_objects_v2(Bucket=bucket, MaxKeys=1)
+    except ClientError as detailed:
+        return detailed
+    return None
 
 
 def s3_error(action: str, key: str, err: Exception, endpoint: str | None,

@@ -35,13 +35,17 @@ class DataLakeS3IOManager(S3PickleIOManager):
         client = self.s3_resource.get_client()
 
         def check():
+            from llm_assets.resources.datalake import explain_forbidden
+
             try:
                 client.head_bucket(Bucket=self.s3_bucket)
             except ClientError as err:
                 if err.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket"):
                     client.create_bucket(Bucket=self.s3_bucket)
                 else:
-                    raise
+                    reason = explain_forbidden(client, self.s3_bucket, err)
+                    if reason is not None:
+                        raise reason from err
 
         self._wrap("check bucket", context, check)
 
