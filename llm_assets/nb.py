@@ -15,6 +15,9 @@ When llm_assets runs the notebook, dagstermill replaces the `parameters` cell wi
 context cell and llm_assets inserts, right after it, `params = nb.bind({...})` holding the
 real parameters (see `PARAMETER_KEYS`).  Run by hand, `bind` fills the missing keys with
 defaults, `result` returns its value and `report` prints.
+
+A process can also be a plain `.py` script (no kernel: see `llm_assets/script_runner.py`);
+it reads its parameters with `params = nb.params({...defaults for a hand run...})`.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ _DEFAULTS: dict[str, Any] = {
     "upstream": [], "profile": "local",
 }
 
-_state: dict[str, Any] = {"out_dir": None}
+_state: dict[str, Any] = {"out_dir": None, "params": None}
 
 
 class Params(dict):
@@ -73,6 +76,14 @@ def bind(values: dict[str, Any]) -> Params:
     out_dir = merged.pop("_out_dir", None)
     _state["out_dir"] = Path(out_dir) if out_dir else None
     return Params(merged)
+
+
+def params(defaults: dict[str, Any] | None = None) -> Params:
+    """The parameters of a `.py` process: those llm_assets bound for this run, else (a hand
+    run, `python notebooks/x.py`) `defaults` bound like `bind` does."""
+    if _state["params"] is not None:
+        return _state["params"]
+    return bind(dict(defaults or {}))
 
 
 def in_run() -> bool:

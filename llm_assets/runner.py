@@ -163,6 +163,15 @@ class ProcessRunner:
         prefix = run_key_prefix(group.strem_nm, process.prcs_nm, context.run.run_id)
         datalake = context.resources.datalake
         params = build_parameters(self.snapshot, process, context.run, sorted(inputs))
+        if source.suffix == ".py":  # a script process: no kernel (llm_assets/script_runner.py)
+            from llm_assets.script_runner import run_script
+
+            value, reported = run_script(context, process.prcs_nm, process.nb_path_nm, source,
+                                         params, inputs)
+            yield dg.Output(value, metadata={
+                **reported, "script": dg.MetadataValue.path(f"notebooks/{process.nb_path_nm}"),
+                "data_dt": params["data_dt"], "has_result": value is not None})
+            return
         with tempfile.TemporaryDirectory(prefix=f"llm-assets-{process.prcs_nm}-") as tmp:
             work = Path(tmp)
             out_dir = work / "out"

@@ -111,7 +111,8 @@ def _snap(**tables) -> ControlSnapshot:
     ({"processes": (Process("p", "g", "demo/sales_orders.ipynb", prir=0),)}, "prir 0 is below 1"),
     ({"processes": (Process("context", "g", "demo/sales_orders.ipynb"),)},
      "process name is not a valid Dagster asset name"),
-    ({"processes": (Process("p", "g", "demo/sales_orders.txt"),)}, "is not a .ipynb notebook"),
+    ({"processes": (Process("p", "g", "demo/sales_orders.txt"),)},
+     "is neither a .ipynb notebook nor a .py script"),
 ])
 def test_rules_the_database_cannot_enforce(tables, text):
     result = validate(_snap(**tables), config.notebooks_dir())

@@ -15,7 +15,7 @@ from llm_assets.control.models import ControlSnapshot
 from llm_assets.control.params import ParameterError, parse_nb_parm
 
 FILE_TYPES = ("pdf", "csv", "tsv", "txt", "md", "json")
-NOTEBOOK_SUFFIXES = (".ipynb",)
+NOTEBOOK_SUFFIXES = (".ipynb", ".py")  # .py: a script process, run without a kernel
 
 
 @dataclass(frozen=True)
@@ -244,8 +244,8 @@ def _notebook_problems(name: str, nb_path: str, root: Path, stream) -> list[Prob
         return [Problem(table, name, f"nb_path_nm {nb_path!r} escapes notebooks/",
                         "keep notebooks inside the project's notebooks/ directory", stream)]
     if resolved.suffix not in NOTEBOOK_SUFFIXES:
-        return [Problem(table, name, f"nb_path_nm {nb_path!r} is not a .ipynb notebook",
-                        "point it at a .ipynb file", stream)]
+        return [Problem(table, name, f"nb_path_nm {nb_path!r} is neither a .ipynb notebook nor a .py script",
+                        "point it at a .ipynb notebook or a .py script", stream)]
     if not resolved.is_file():
         return [Problem(table, name, f"notebook {nb_path!r} does not exist under {root}",
                         "create the notebook or correct nb_path_nm", stream)]
