@@ -100,6 +100,8 @@ def failure_text(data) -> str:
     if user is not None and user.description:
         kind = user.metadata.get("error_type") if user.metadata else None
         kind_text = getattr(kind, "value", kind) or "Failure"
+        if f"{kind_text}: " in user.description:  # the runner's message already names it
+            return user.description
         return f"{kind_text}: {user.description}"
     return error_text(data.error) if data.error else "step failed (no error information)"
 

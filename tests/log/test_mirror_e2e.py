@@ -86,8 +86,8 @@ def test_failing_notebook_is_status_99_with_its_exception(pg_url, tmp_path, monk
     rows = _by_process(pg_url)
     boom, ok, after = rows["log_boom"], rows["log_ok"], rows["log_after"]
     assert boom["status"] == FAILED and boom["start_dt"] < boom["end_dt"]
-    assert boom["message"].startswith("ValueError: ")
-    assert "log fixture: 3 rows fail the amount check" in boom["message"]
+    assert "failed: ValueError: log fixture: 3 rows fail the amount check" in boom["message"]
+    assert boom["message"].count("ValueError") == 1, boom["message"]  # named once
     assert "log/raise.ipynb" in boom["message"]  # which notebook
     assert (ok["status"], ok["source_row"], ok["target_row"]) == (SUCCESS, 5, 4)
     assert (after["status"], after["message"]) == (FAILED, "not run: upstream failed")
