@@ -89,6 +89,39 @@ def test_both_streams_end_to_end_on_small_data(pg_url, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert _vector_counts(pg_url) == counts  # re-ingest replaces, never duplicates
 
+    # the whole stream again: same vectors and export files, one new log row per process
+    exports_before = sorted(p.relative_to(export) for p in export.rglob("*"))
+    logged_before = execute(pg_url, "SELECT run_id, prcs_nm FROM cntl_af.cntl_cfg_log")
+    proc = run(["llm-assets", "run", "doc_qa"], env, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert _vector_counts(pg_url) == counts
+    assert sorted(p.relative_to(export) for p in export.rglob("*")) == exports_before
+    logged = execute(pg_url, "SELECT run_id, prcs_nm, status FROM cntl_af.cntl_cfg_log")
+    new = [r for r in logged if (r[0], r[1]) not in set(logged_before)]
+    doc_qa = {r[0] for r in execute(pg_url, "SELECT prcs_nm FROM cntl_af.cntl_cfg_prcs "
+                                            "WHERE prcs_nm LIKE 'doc_qa%'")}
+    assert sorted(r[1] for r in new) == sorted(doc_qa) and {r[2] for r in new} == {0}
+    assert len({r[0] for r in new}) == 1  # all from the rerun's own run id
+    # mirroring that run again (what a replayed sensor tick does) writes nothing new
+    _mirror_again(env, new[0][0])
+    assert len(execute(pg_url, "SELECT 1 FROM cntl_af.cntl_cfg_log")) == len(logged)
+
+
+def _mirror_again(env: dict, run_id: str) -> None:
+    from llm_assets.sensors import mirror_after_cli_run
+
+    saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "LLM_ASSETS_DATABASE_URL")}
+    os.environ.update({k: env[k] for k in saved})
+    try:
+        with dg.DagsterInstance.get() as instance:
+            assert mirror_after_cli_run(instance, run_id) > 0  # rows rewritten, not added
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key)
+            else:
+                os.environ[key] = value
+
 
 def test_demo_seeds_are_rerunnable_and_valid(pg_url):
     from llm_assets import config
