@@ -77,3 +77,19 @@ def test_script_runs_by_hand_with_its_defaults(tmp_path):
                          capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     assert "demo_sales_orders: 200 orders" in out.stdout
+
+
+def test_two_streams_in_one_process_each_get_their_own_step_scope(pg_url, tmp_path,
+                                                                   monkeypatch):
+    """Step processes fork from a forkserver that preloads Dagster and llm_assets; Python keeps
+    one forkserver per process, so a second run in the same process (here `llm-assets run`
+    with two streams) must not inherit the first run's scope (it would not find its job)."""
+    prepare(pg_url)
+    execute(pg_url, ROWS.replace("'rows=5|fail_at_row=3'", "'rows=5'"))
+    monkeypatch.setenv("LLM_ASSETS_DATABASE_URL", pg_url)
+    env = project_env(pg_url, tmp_path)
+    proc = run(["llm-assets", "run", "scripts_fail", "scripts"], env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = {p: row["status"] for (_, p), row in log_rows(pg_url).items()}
+    assert rows == {"script_fails": SUCCESS, "script_orders": SUCCESS,
+                    "nb_after_script": SUCCESS}

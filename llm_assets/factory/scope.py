@@ -27,6 +27,7 @@ from dagster._core.executor.multiprocess import MultiprocessExecutor
 
 STREAMS_ENV = "LLM_ASSETS_SCOPE_STREAMS"
 PROCESSES_ENV = "LLM_ASSETS_SCOPE_PROCESSES"
+PRELOAD_MODULES = ("dagster", "llm_assets.definitions", "llm_assets.runner")
 
 
 @contextmanager
@@ -67,7 +68,27 @@ class _ScopedMultiprocessExecutor(MultiprocessExecutor):
             processes = None
             streams = None if run.job_name.startswith("__") else {run.job_name}
         with scoped_env(STREAMS_ENV, streams), scoped_env(PROCESSES_ENV, processes):
-            yield from super().execute(plan_context, execution_plan)
+            try:
+                yield from super().execute(plan_context, execution_plan)
+            finally:
+                if self._start_method == "forkserver":
+                    _stop_forkserver()
+
+
+def _stop_forkserver() -> None:
+    """Stop this process's forkserver after a run.
+
+    Python keeps one forkserver per process, and a forked step inherits the server's
+    environment, which holds the scope of the run that started it.  A second run in the same
+    process (`llm-assets run a b`, tests) must start its own server with its own scope.
+    `_stop` is CPython's private helper: if it is missing, stopping is skipped.  That does not
+    break a one-run-per-process worker (Dagster's run workers), only the reuse above.
+    """
+    import multiprocessing.forkserver as forkserver
+
+    stop = getattr(forkserver._forkserver, "_stop", None)
+    if stop is not None:
+        stop()
 
 
 @dg.executor(
@@ -77,7 +98,12 @@ class _ScopedMultiprocessExecutor(MultiprocessExecutor):
 )
 def scoped_multiprocess_executor(init_context) -> MultiprocessExecutor:
     """`multiprocess` with the same config; step processes build only their run's streams."""
-    base = _core_multiprocess_executor_creation(init_context.executor_config)
+    config = dict(init_context.executor_config)
+    if not config.get("start_method"):
+        # step processes fork from a server that has already imported Dagster and llm_assets
+        # (imports only: nothing is read at import), instead of each importing them again
+        config["start_method"] = {"forkserver": {"preload_modules": list(PRELOAD_MODULES)}}
+    base = _core_multiprocess_executor_creation(config)
     scoped = _ScopedMultiprocessExecutor.__new__(_ScopedMultiprocessExecutor)
     scoped.__dict__.update(base.__dict__)
     return scoped
