@@ -6,9 +6,9 @@ Each configuration runs in a fresh subprocess (no warm caches):
   repository, resolve every job (stream jobs + Dagster's implicit `__ASSET_JOB`),
   `RepositorySnap.from_def` (what a code server serialises);
 - `floor`: the same 10,000 llm_assets assets with their resources in a bare
-  `dg.Definitions(assets=..., resources=...)`: no stream jobs, schedules, sensors or checks. Dagster still builds and snapshots
-  its implicit `__ASSET_JOB` over every asset, so this is the least any Dagster code location
-  holding these assets can cost, whoever builds the assets.
+  `dg.Definitions(assets=..., resources=...)`: no stream jobs, schedules, sensors or checks.
+  Dagster still builds and snapshots its implicit `__ASSET_JOB` over every asset, so this
+  is the least any Dagster code location holding these assets can cost, whoever builds them.
 
     .venv/bin/python bench/bench_load_phases.py [--processes 10000] [--repeats 3]
 """

@@ -43,24 +43,58 @@ def _section(args: list[str], timeout: int) -> str:
     return proc.stdout
 
 
+BENCHMARKS = {
+    # name: (arguments, quick arguments, timeout s)
+    "load": (["bench/bench_load.py", "--sizes", "100,1000,10000", "--repeats", "2"],
+             ["bench/bench_load.py", "--sizes", "100,1000", "--repeats", "1"], 1800),
+    "load_phases": (["bench/bench_load_phases.py", "--processes", "10000", "--repeats", "3"],
+                    ["bench/bench_load_phases.py", "--processes", "1000", "--repeats", "1"],
+                    1800),
+    "runs": (["bench/bench_runs.py", "--repeats", "3", "--large", "10000"],
+             ["bench/bench_runs.py", "--repeats", "1", "--large", "1000"], 3600),
+    "log_mirror": (["bench/bench_log_mirror.py"],
+                   ["bench/bench_log_mirror.py", "--runs", "100"], 900),
+    "ai": (["bench/bench_ai.py"], ["bench/bench_ai.py", "--quick"], 1800),
+}
+
+
+def _block(name: str, text: str) -> str:
+    return f"<!-- bench:{name} -->\n{text.strip()}\n<!-- /bench:{name} -->"
+
+
+def merge(document: str, blocks: dict[str, str]) -> str:
+    """Replace each generated block of `document` in place (appending new ones); everything
+    outside the markers (the written analysis) is kept."""
+    import re
+
+    for name, text in blocks.items():
+        pattern = re.compile(rf"<!-- bench:{name} -->.*?<!-- /bench:{name} -->", re.S)
+        if pattern.search(document):
+            replacement = _block(name, text)
+            document = pattern.sub(lambda _, r=replacement: r, document)
+        else:
+            document = document.rstrip() + "\n\n" + _block(name, text) + "\n"
+    return document
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--output", default="docs/benchmarks.md")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default="", help="comma-separated: " + ", ".join(BENCHMARKS))
     args = parser.parse_args()
-    quick = ["--quick"] if args.quick else []
-    sections = [
-        _section(["bench/bench_load.py", "--sizes", "100,1000" if args.quick
-                  else "100,1000,10000", "--repeats", "1" if args.quick else "2"], 1800),
-        _section(["bench/bench_log_mirror.py", *(["--runs", "100"] if args.quick else [])],
-                 900),
-        _section(["bench/bench_ai.py", *quick], 1800),
-    ]
-    body = ("# Benchmarks\n\nWritten by `make bench` (`bench/run_all.py`). Benchmarks are not "
-            "tests: `make test` never asserts timings.\n\n## Machine\n\n" + _machine()
-            + "\n" + "\n\n".join(s.strip() for s in sections) + "\n")
-    Path(args.output).write_text(body)
-    print(f"wrote {args.output}")
+    names = [n for n in BENCHMARKS if not args.only or n in args.only.split(",")]
+    blocks = {"machine": "## Machine\n\n" + _machine()}
+    for name in names:
+        full, quick, timeout = BENCHMARKS[name]
+        blocks[name] = _section(quick if args.quick else full, timeout)
+    output = Path(args.output)
+    document = output.read_text() if output.exists() else (
+        "# Benchmarks\n\nWritten by `make bench` (`bench/run_all.py`): it rewrites the blocks "
+        "between `<!-- bench:... -->` markers and keeps the text around them. Benchmarks are "
+        "not tests: `make test` never asserts timings.\n")
+    output.write_text(merge(document, blocks))
+    print(f"wrote {output}")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,10 @@ from dagster._core.executor.multiprocess import MultiprocessExecutor
 
 STREAMS_ENV = "LLM_ASSETS_SCOPE_STREAMS"
 PROCESSES_ENV = "LLM_ASSETS_SCOPE_PROCESSES"
-PRELOAD_MODULES = ("dagster", "llm_assets.definitions", "llm_assets.runner")
+# imported once per run by the forkserver instead of once per step (about 1 s per notebook
+# step on 2 cores): Dagster, llm_assets, and what the notebook runner uses
+PRELOAD_MODULES = ("dagster", "llm_assets.definitions", "llm_assets.runner",
+                   "dagstermill.factory", "scrapbook", "nbconvert")
 
 
 @contextmanager
