@@ -110,14 +110,37 @@ def _html(ipynb: bytes) -> bytes:
     return body.encode()
 
 
+STORE_ERROR = "_store_error"
+
+
+def _keep_locally(prefix: str, process: str, data: bytes) -> Path:
+    """Where an executed notebook goes when the data lake cannot take it."""
+    kept = config.home_dir() / "kept-notebooks" / prefix / f"{process}.ipynb"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_bytes(data)
+    return kept
+
+
 def _store_notebook(context, datalake, prefix: str, process: str, executed: Path | None) -> dict:
-    """Store executed notebook + HTML; return metadata links (empty if nothing was executed)."""
+    """Store executed notebook + HTML; return metadata links (empty if nothing was executed).
+
+    If the data lake refuses the notebook (endpoint down, credentials), the notebook is kept on
+    this machine under <LLM_ASSETS_HOME>/kept-notebooks/ and the error is returned under
+    `STORE_ERROR` for the caller to report."""
+    from llm_assets.errors import LlmAssetsError
+
     if executed is None or not executed.exists():
         return {}
     data = executed.read_bytes()
     nb_key = f"{prefix}/{process}.ipynb"
     html_key = f"{prefix}/{process}.html"
-    datalake.put_bytes(nb_key, data)
+    try:
+        datalake.put_bytes(nb_key, data)
+    except (LlmAssetsError, OSError) as err:
+        kept = _keep_locally(prefix, process, data)
+        context.log.warning(f"{err}\nThe executed notebook is kept at {kept}")
+        return {"executed_notebook": dg.MetadataValue.path(str(kept)),
+                STORE_ERROR: f"{err} The executed notebook is kept at {kept}"}
     try:
         datalake.put_bytes(html_key, _html(data))
     except Exception as err:  # noqa: BLE001 - rendering is best effort; the .ipynb is kept
@@ -127,6 +150,15 @@ def _store_notebook(context, datalake, prefix: str, process: str, executed: Path
         "executed_notebook": dg.MetadataValue.url(datalake.url(nb_key)),
         "executed_notebook_html": dg.MetadataValue.url(datalake.url(html_key)),
     }
+
+
+def kernel_failure(err: Exception) -> str:
+    """What to tell the user when the notebook did not fail in a cell but around it."""
+    text = f"{type(err).__name__}: {err}".strip()
+    if "DeadKernel" in type(err).__name__ or "kernel died" in text.lower():
+        return (f"failed: the notebook kernel died while a cell was running (killed, or out of "
+                f"memory: check the machine's memory and the notebook's data sizes). {text}")
+    return f"could not be run: {text}"
 
 
 def _events_from_notebook(executed: Path):
@@ -149,6 +181,24 @@ class ProcessRunner:
     def __init__(self, snapshot: ControlSnapshot, notebooks_root: Path | None = None):
         self.snapshot = snapshot
         self.notebooks_root = notebooks_root
+
+    @staticmethod
+    def _failure(context, datalake, prefix: str, process: Process, work: Path, what: str,
+                 error_type: str, error: str) -> dg.Failure:
+        """The step failure of a notebook, with the (partly) executed notebook kept and linked."""
+        failed = next(iter(work.glob("*-out.ipynb")), None)
+        links = _store_notebook(context, datalake, prefix, process.prcs_nm, failed)
+        store_error = links.pop(STORE_ERROR, None)
+        where = links.get("executed_notebook")
+        return dg.Failure(
+            description=(
+                f"notebook notebooks/{process.nb_path_nm} of process {process.prcs_nm} {what}"
+                + (f"\nExecuted notebook: {where.value}" if where else "")
+                + (f"\n{store_error}" if store_error else "")
+            ),
+            metadata={**links, "error_type": error_type,
+                      "error": dg.MetadataValue.text(error[:2000])},
+        )
 
     def __call__(self, context, inputs: dict):
         process = self.snapshot.process_by_name[context.op_def.name]
@@ -195,20 +245,19 @@ class ProcessRunner:
                         output_notebook_dir=str(work),
                         inputs=inputs,
                     ))
-            except ExecutionError as err:
-                failed = next(iter(work.glob("*-out.ipynb")), None)
-                links = _store_notebook(context, datalake, prefix, process.prcs_nm, failed)
-                where = links.get("executed_notebook")
-                raise dg.Failure(
-                    description=(
-                        f"notebook notebooks/{process.nb_path_nm} of process {process.prcs_nm} "
-                        f"failed: {err.ename}: {err.evalue}"
-                        + (f"\nExecuted notebook: {where.value}" if where else "")
-                    ),
-                    metadata={**links, "error_type": err.ename,
-                              "error": dg.MetadataValue.text(str(err.evalue)[:2000])},
-                ) from None
+            except ExecutionError as err:  # a cell raised
+                raise self._failure(context, datalake, prefix, process, work,
+                                    f"failed: {err.ename}: {err.evalue}", err.ename,
+                                    str(err.evalue)) from None
+            except Exception as err:  # the kernel died or could not start (nbclient, papermill)
+                raise self._failure(context, datalake, prefix, process, work,
+                                    kernel_failure(err), type(err).__name__, str(err)) from None
             links = _store_notebook(context, datalake, prefix, process.prcs_nm, executed)
+            if STORE_ERROR in links:  # ran, but the data lake is unreachable: retryable
+                raise dg.Failure(
+                    f"notebook notebooks/{process.nb_path_nm} of process {process.prcs_nm} ran, "
+                    f"but its executed notebook could not be stored: {links.pop(STORE_ERROR)}",
+                    metadata={**links, "error_type": "ServiceUnavailable"})
             yield from _events_from_notebook(executed)
             value = None
             result_file = out_dir / "result.pkl"

@@ -244,7 +244,8 @@ def _notebook_problems(name: str, nb_path: str, root: Path, stream) -> list[Prob
         return [Problem(table, name, f"nb_path_nm {nb_path!r} escapes notebooks/",
                         "keep notebooks inside the project's notebooks/ directory", stream)]
     if resolved.suffix not in NOTEBOOK_SUFFIXES:
-        return [Problem(table, name, f"nb_path_nm {nb_path!r} is neither a .ipynb notebook nor a .py script",
+        return [Problem(table, name,
+                        f"nb_path_nm {nb_path!r} is neither a .ipynb notebook nor a .py script",
                         "point it at a .ipynb notebook or a .py script", stream)]
     if not resolved.is_file():
         return [Problem(table, name, f"notebook {nb_path!r} does not exist under {root}",

@@ -66,9 +66,27 @@ def _ai(profile: str) -> dict:
         weaviate["api_key"] = dg.EnvVar("WEAVIATE_API_KEY")
     return {
         "embeddings": OllamaEmbeddings(host=host),
-        "llm": OllamaLLM(host=host),
+        "llm": OllamaLLM(host=host, **_llm_limits()),
         "vectorstore": WeaviateVectorStore(**weaviate),
     }
+
+
+def _llm_limits() -> dict:
+    """Client-side timeout and retries of the LLM (LLM_ASSETS_LLM_TIMEOUT seconds,
+    LLM_ASSETS_LLM_RETRIES), when set."""
+    from llm_assets.errors import ConfigError
+
+    limits = {}
+    for env, key, kind in (("LLM_ASSETS_LLM_TIMEOUT", "timeout_seconds", float),
+                           ("LLM_ASSETS_LLM_RETRIES", "retries", int)):
+        raw = os.environ.get(env)
+        if raw:
+            try:
+                limits[key] = kind(raw)
+            except ValueError as err:
+                raise ConfigError(f"{env}={raw!r} is not a number: set it to a "
+                                  f"{'number of seconds' if kind is float else 'count'}") from err
+    return limits
 
 
 def resources_for_profile(profile: str | None = None) -> dict:
