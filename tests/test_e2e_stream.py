@@ -129,12 +129,14 @@ def test_cross_stream_dependency_in_scoped_step_and_kernel(pg_url, tmp_path):
     """Step processes build only their run's stream and kernels only their process: an
     upstream in another stream is still loaded through the IO manager by its key."""
     execute_sql = """
-        INSERT INTO cntl_af.cntl_cfg_strem (strem_nm) VALUES ('up_stream'), ('down_stream');
+        INSERT INTO cntl_af.cntl_cfg_strem (strem_nm) VALUES ('up_stream'), ('down_stream'),
+            ('unrelated_stream');
         INSERT INTO cntl_af.cntl_cfg_prcs_grp (prcs_grp, strem_nm) VALUES
-            ('up_g', 'up_stream'), ('down_g', 'down_stream');
+            ('up_g', 'up_stream'), ('down_g', 'down_stream'), ('unrelated_g', 'unrelated_stream');
         INSERT INTO cntl_af.cntl_cfg_prcs (prcs_nm, prcs_grp, nb_path_nm, nb_parm) VALUES
             ('up_orders', 'up_g', 'demo/sales_orders.ipynb', 'rows=12'),
-            ('down_join', 'down_g', 'demo/join_upstream.ipynb', NULL);
+            ('down_join', 'down_g', 'demo/join_upstream.ipynb', NULL),
+            ('unrelated_process', 'unrelated_g', 'demo/sales_orders.ipynb', NULL);
         INSERT INTO cntl_af.cntl_cfg_prcs_depn (prcs_nm, dpnd_prcs_nm) VALUES
             ('down_join', 'up_orders');
     """
@@ -146,3 +148,8 @@ def test_cross_stream_dependency_in_scoped_step_and_kernel(pg_url, tmp_path):
         assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     rows = pickle.loads((tmp_path / "datalake" / "io" / "down_join").read_bytes())
     assert rows == {"up_orders": 12}
+    # the kernel received only the rows of its run's stream and its upstream, not the whole
+    # snapshot (which dagstermill writes into the notebook's parameters)
+    executed = next((tmp_path / "datalake" / "runs" / "down_stream" / "down_join").rglob(
+        "down_join.ipynb")).read_text()
+    assert "up_orders" in executed and "unrelated_process" not in executed

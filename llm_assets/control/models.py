@@ -154,6 +154,30 @@ class ControlSnapshot:
         stream = self.stream_by_name.get(group.strem_nm) if group else None
         return bool(process.act_f and group and group.act_f and stream and stream.act_f)
 
+    def for_streams(self, streams: set[str]) -> ControlSnapshot:
+        """Only what building `streams` needs: their groups, processes, dependency rows and
+        schedules, plus the rows of their upstream processes in other streams (those become
+        external asset specs).  Step processes and notebook kernels get this instead of the
+        whole snapshot, so what they receive does not grow with the number of processes."""
+        groups = {g.prcs_grp for g in self.groups if g.strem_nm in streams}
+        inside = {p.prcs_nm for p in self.processes if p.prcs_grp in groups}
+        dependencies = tuple(d for d in self.dependencies if d.prcs_nm in inside)
+        upstream = {d.dpnd_prcs_nm for d in dependencies} - inside
+        processes = tuple(p for p in self.processes
+                          if p.prcs_nm in inside or p.prcs_nm in upstream)
+        groups |= {p.prcs_grp for p in processes}
+        kept_groups = tuple(g for g in self.groups if g.prcs_grp in groups)
+        kept_streams = {g.strem_nm for g in kept_groups}
+        return ControlSnapshot(
+            streams=tuple(s for s in self.streams if s.strem_nm in kept_streams),
+            groups=kept_groups,
+            processes=processes,
+            sys_files=self.sys_files,
+            dependencies=dependencies,
+            schedules=tuple(s for s in self.schedules if s.strem_nm in streams),
+            loaded_at=self.loaded_at,
+        )
+
     def without_streams(self, excluded: set[str]) -> ControlSnapshot:
         """The same snapshot with the named streams (and everything under them) removed."""
         if not excluded:

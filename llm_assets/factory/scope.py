@@ -70,12 +70,50 @@ class _ScopedMultiprocessExecutor(MultiprocessExecutor):
         else:
             processes = None
             streams = None if run.job_name.startswith("__") else {run.job_name}
+        execution_plan = _with_scoped_snapshot(plan_context, execution_plan, streams,
+                                               processes)
         with scoped_env(STREAMS_ENV, streams), scoped_env(PROCESSES_ENV, processes):
             try:
                 yield from super().execute(plan_context, execution_plan)
             finally:
                 if self._start_method == "forkserver":
                     _stop_forkserver()
+
+
+def _with_scoped_snapshot(plan_context, execution_plan, streams: set[str] | None,
+                          processes: set[str] | None):
+    """Hand step processes (and, through dagstermill, notebook kernels) only the snapshot rows
+    of the run's streams instead of the whole control-table snapshot.
+
+    The snapshot rides in the repository load data that Dagster passes to every step process
+    and that dagstermill writes into every notebook's parameters: at 10,000 processes that is
+    6 MB per notebook, parsed by every kernel and stored with every executed notebook.
+    Returns the execution plan to run (with the same scoped load data)."""
+    from dagster._core.definitions.metadata.metadata_value import (
+        CodeLocationReconstructionMetadataValue,
+    )
+
+    from llm_assets.control.models import ControlSnapshot
+    from llm_assets.factory.build import SNAPSHOT_KEY
+
+    job = plan_context.reconstructable_job
+    load_data = job.repository.repository_load_data
+    raw = load_data.reconstruction_metadata.get(SNAPSHOT_KEY) if load_data else None
+    if raw is None or (streams is None and processes is None):
+        return execution_plan
+    wrapped = isinstance(raw, CodeLocationReconstructionMetadataValue)
+    snapshot = ControlSnapshot.from_json(raw.data if wrapped else raw)
+    if streams is None:  # an asset selection: the streams of the selected processes
+        streams = {snapshot.group_by_name[p.prcs_grp].strem_nm for p in snapshot.processes
+                   if p.prcs_nm in processes and p.prcs_grp in snapshot.group_by_name}
+    text = snapshot.for_streams(streams).to_json()
+    value = CodeLocationReconstructionMetadataValue(text) if wrapped else text
+    scoped = load_data._replace(reconstruction_metadata={
+        **load_data.reconstruction_metadata, SNAPSHOT_KEY: value})
+    # the orchestration context's job is what the executor sends to each step process
+    plan_context._plan_data = plan_context._plan_data._replace(  # noqa: SLF001
+        job=job._replace(repository=job.repository._replace(repository_load_data=scoped)))
+    return execution_plan._replace(repository_load_data=scoped)
 
 
 def _stop_forkserver() -> None:
