@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.s3 import s3_endpoint  # noqa: F401  (session fixture: a moto S3 server)
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 

@@ -75,3 +75,71 @@ def test_quotes_and_sql_in_names_and_params_are_data_not_code(pg_url):
     assert execute(pg_url, "SELECT to_regclass('cntl_af.cntl_cfg_log')")[0][0] is not None
     result = validate(snapshot, config.notebooks_dir())
     assert any("it's \"quoted\"" in str(p) for p in result.problems)  # reported, not executed
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("reply, text", [
+    ('{"customer_id": 3, "promotions": [{"promo_id": "P1", "rea', "reply is not JSON"),
+    ("Sure! Here are the promotions you asked for.", "reply is not JSON"),
+    ('{"customer_id": "three"}', "reply does not match Pick"),
+])
+def test_truncated_or_invalid_llm_output_is_named(reply, text):
+    from pydantic import BaseModel
+
+    from llm_assets.resources.llm import InvalidModelOutput, parse_reply
+
+    class Pick(BaseModel):
+        customer_id: int
+        promotions: list[dict] = []
+
+    with pytest.raises(InvalidModelOutput, match=text):
+        parse_reply(reply, Pick)
+
+
+@pytest.mark.unit
+def test_model_name_typo_in_the_local_map_names_the_aliases(monkeypatch):
+    from llm_assets.ai.models import resolve_local
+
+    monkeypatch.setenv("LLM_ASSETS_LOCAL_MODEL_MAP", '{"llama3.2:1b": "smolm2"}')
+    with pytest.raises(ConfigError, match=r"local model 'smolm2': smolm2 does not exist; fix "
+                                          r"LLM_ASSETS_LOCAL_MODEL_MAP \(aliases: minilm, "
+                                          r"smollm2, or a path\)"):
+        resolve_local("llama3.2:1b", "gen")
+    monkeypatch.setenv("LLM_ASSETS_LOCAL_MODEL_MAP", "{'llama3.2:1b': 'smollm2'}")
+    with pytest.raises(ConfigError, match="LLM_ASSETS_LOCAL_MODEL_MAP is not valid JSON"):
+        resolve_local("llama3.2:1b", "gen")
+
+
+@pytest.mark.e2e
+def test_missing_secret_env_var_is_named_and_nothing_is_written(pg_url, tmp_path, s3_endpoint):
+    from tests.support.project import project_env, run
+    from tests.support.s3 import compose_env
+
+    prepare(pg_url, "001_demo_sales.sql")
+    env = project_env(pg_url, tmp_path, **compose_env(s3_endpoint, "missing-secret"))
+    del env["AWS_SECRET_ACCESS_KEY"]
+    proc = run(["dagster", "asset", "materialize", "-m", "llm_assets.definitions",
+                "--select", "demo_sales_orders"], env)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert 'environment variable "AWS_SECRET_ACCESS_KEY" which is not set' in output, \
+        output[-3000:]
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="testing",
+                      aws_secret_access_key="x", region_name="us-east-1")
+    assert "missing-secret" not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+
+
+@pytest.mark.unit
+def test_llm_limits_that_are_not_numbers_are_named(monkeypatch):
+    from llm_assets.resources.profile import resources_for_profile
+
+    monkeypatch.setenv("LLM_ASSETS_LLM_TIMEOUT", "soon")
+    with pytest.raises(ConfigError, match="LLM_ASSETS_LLM_TIMEOUT='soon' is not a number: "
+                                          "set it to a number of seconds"):
+        resources_for_profile("compose")
+    monkeypatch.setenv("LLM_ASSETS_LLM_TIMEOUT", "7.5")
+    monkeypatch.setenv("LLM_ASSETS_LLM_RETRIES", "4")
+    llm = resources_for_profile("compose")["llm"]
+    assert (llm.timeout_seconds, llm.retries) == (7.5, 4)

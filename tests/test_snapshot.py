@@ -50,3 +50,52 @@ def test_nb_parm_forms(raw, args, kwargs):
 def test_malformed_json_nb_parm_is_an_error(raw):
     with pytest.raises(ParameterError):
         parse_nb_parm(raw)
+
+
+def test_rows_changed_while_the_snapshot_loads_give_a_consistent_view(pg_url, monkeypatch):
+    """Someone deletes a process (with its dependency rows) and adds another between our read
+    of cntl_cfg_prcs and our read of cntl_cfg_prcs_depn: the snapshot is the state before the
+    edit, whole (one REPEATABLE READ transaction), and validates cleanly; the next load sees
+    the state after, whole."""
+    from llm_assets import config
+    from llm_assets.control import load
+    from llm_assets.control.validate import validate
+
+    prepare(pg_url)
+    execute(pg_url, """
+        INSERT INTO cntl_af.cntl_cfg_strem (strem_nm) VALUES ('edit');
+        INSERT INTO cntl_af.cntl_cfg_prcs_grp (prcs_grp, strem_nm) VALUES ('edit_g', 'edit');
+        INSERT INTO cntl_af.cntl_cfg_prcs (prcs_nm, prcs_grp, nb_path_nm) VALUES
+            ('p_a', 'edit_g', 'demo/sales_orders.ipynb'),
+            ('p_b', 'edit_g', 'demo/sales_customers.ipynb'),
+            ('p_c', 'edit_g', 'demo/join_upstream.ipynb');
+        INSERT INTO cntl_af.cntl_cfg_prcs_depn (prcs_nm, dpnd_prcs_nm) VALUES ('p_c', 'p_b');
+    """)
+    edits = []
+
+    def concurrent_edit(*values):  # runs while our transaction is between two table reads
+        if not edits:
+            edits.append(execute(pg_url, """
+                DELETE FROM cntl_af.cntl_cfg_prcs_depn WHERE dpnd_prcs_nm = 'p_b';
+                DELETE FROM cntl_af.cntl_cfg_prcs WHERE prcs_nm = 'p_b';
+                INSERT INTO cntl_af.cntl_cfg_prcs (prcs_nm, prcs_grp, nb_path_nm) VALUES
+                    ('p_new', 'edit_g', 'demo/sales_customers.ipynb');
+                INSERT INTO cntl_af.cntl_cfg_prcs_depn (prcs_nm, dpnd_prcs_nm)
+                    VALUES ('p_c', 'p_new');
+                SELECT 1;"""))
+        return load.Process(*values)
+
+    queries = tuple((name, concurrent_edit if name == "processes" else row_type, sql)
+                    for name, row_type, sql in load.QUERIES)
+    monkeypatch.setattr(load, "QUERIES", queries)
+    during = load_snapshot(pg_url)
+    assert edits  # the edit was committed mid-load
+    assert {p.prcs_nm for p in during.processes} == {"p_a", "p_b", "p_c"}
+    assert {(d.prcs_nm, d.dpnd_prcs_nm) for d in during.dependencies} == {("p_c", "p_b")}
+    assert validate(during, config.notebooks_dir()).ok
+
+    monkeypatch.undo()
+    after = load_snapshot(pg_url)
+    assert {p.prcs_nm for p in after.processes} == {"p_a", "p_c", "p_new"}
+    assert {(d.prcs_nm, d.dpnd_prcs_nm) for d in after.dependencies} == {("p_c", "p_new")}
+    assert validate(after, config.notebooks_dir()).ok

@@ -123,6 +123,31 @@ def _delimiter(file_type: str, dlm: str | None) -> str:
     return dlm
 
 
+def _utf8(data: bytes, doc: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"document {doc!r} is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start} (line {line}) cannot be decoded; save the file as UTF-8 (it may be "
+            "Latin-1 / Windows-1252) and land it again") from None
+
+
+def _check_delimiter(text: str, dlm: str, doc: str) -> None:
+    """A header that is one column while another usual delimiter splits it means the sys
+    file names the wrong delimiter (the rows would silently become one column)."""
+    header = text.split("\n", 1)[0]
+    if dlm in header:
+        return
+    for other in (";", ",", "\t", "|"):
+        if other != dlm and header.count(other) >= 1:
+            shown = {"\t": "\\t"}.get(other, other)
+            raise ConfigError(
+                f"document {doc!r} has no {dlm!r} in its header line but {header.count(other)} "
+                f"{shown!r}: set cntl_cfg_sys_file.dlm to {shown!r} (or fix the file)")
+
+
 def _csv_pieces(text: str, dlm: str, chunk_size: int, overlap: int):
     rows = csv.reader(io.StringIO(text), delimiter=dlm)
     header = next(rows, None)
@@ -198,12 +223,17 @@ def chunk_bytes(data: bytes, *, doc: str, file_type: str, chunk_size: int, overl
     """
     file_type = (file_type or "").strip().lower().lstrip(".")
     _check_sizes(chunk_size, overlap)
+    if not data.strip():
+        raise ConfigError(f"document {doc!r} is empty ({len(data)} bytes): land the complete "
+                          "file again, or remove it from the raw area")
     if file_type == "pdf":
         pieces = _pdf_pieces(data, doc, chunk_size, overlap)
     else:
-        text = data.decode("utf-8-sig")
+        text = _utf8(data, doc)
         if file_type in ("csv", "tsv"):
-            pieces = _csv_pieces(text, _delimiter(file_type, dlm), chunk_size, overlap)
+            delimiter = _delimiter(file_type, dlm)
+            _check_delimiter(text, delimiter, doc)
+            pieces = _csv_pieces(text, delimiter, chunk_size, overlap)
         elif file_type == "json":
             pieces = _json_pieces(text, doc, chunk_size, overlap)
         elif file_type == "md":

@@ -16,6 +16,17 @@ from llm_assets.errors import ConfigError
 MANIFEST = "export/{stream}/ingest/{name}.json"
 
 
+def max_source_bytes() -> int:
+    """The largest source file ingestion reads into memory (LLM_ASSETS_MAX_SOURCE_MB)."""
+    import os
+
+    raw = os.environ.get("LLM_ASSETS_MAX_SOURCE_MB", "256")
+    try:
+        return int(float(raw) * 2**20)
+    except ValueError:
+        raise ConfigError(f"LLM_ASSETS_MAX_SOURCE_MB={raw!r} is not a number of MiB") from None
+
+
 def source_keys(datalake, stream: str, file_type: str) -> list[str]:
     prefix = f"raw/{stream}/{file_type}/"
     keys = [k for k in datalake.list(prefix) if k.lower().endswith(f".{file_type}")]
@@ -65,6 +76,15 @@ def ingest_documents(datalake, embeddings, vectorstore, *, stream: str, sys_file
                           "cntl_cfg_prcs.sys_file to a cntl_cfg_sys_file row")
     file_type = sys_file["file_type"].lower()
     keys = source_keys(datalake, stream, file_type)
+    limit = max_source_bytes()
+    for key in keys:  # before reading any: a file far too large fails fast, memory untouched
+        size = datalake.size(key)
+        if size > limit:
+            raise ConfigError(
+                f"document {key} is {size / 2**20:,.0f} MiB, above the "
+                f"{limit / 2**20:,.0f} MiB limit for one source file (LLM_ASSETS_MAX_SOURCE_MB)"
+                ": split it into smaller files, or raise the limit if the workers have the "
+                "memory")
     chunks: list[Chunk] = []
     for key in keys:
         found = chunk_bytes(datalake.get_bytes(key), doc=key, file_type=file_type,

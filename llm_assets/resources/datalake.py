@@ -75,6 +75,13 @@ class LocalDataLake(dg.ConfigurableResource, DataLakeMixin):
             raise
         return _check_key(key)
 
+    def size(self, key: str) -> int:
+        """Bytes of the object at `key` (without reading it)."""
+        path = self._path(key)
+        if not path.is_file():
+            raise FileNotFoundError(f"no object {key!r} in the data lake at {self.root}")
+        return path.stat().st_size
+
     def get_bytes(self, key: str) -> bytes:
         path = self._path(key)
         if not path.is_file():
@@ -179,9 +186,23 @@ class S3DataLake(dg.ConfigurableResource, DataLakeMixin):
         except BotoCoreError as err:
             raise self._fail("read", key, err) from err
 
+    def size(self, key: str) -> int:
+        """Bytes of the object at `key` (a HEAD request: nothing is downloaded)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return self.client().head_object(Bucket=self.bucket,
+                                             Key=self._full(key))["ContentLength"]
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotFoundError(f"no object {key!r} in {self.describe()}") from err
+            raise self._fail("read", key, err) from err
+        except BotoCoreError as err:
+            raise self._fail("read", key, err) from err
+
     def exists(self, key: str) -> bool:
         try:
-            self.get_bytes(key)
+            self.size(key)
         except FileNotFoundError:
             return False
         return True
