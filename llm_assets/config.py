@@ -48,6 +48,21 @@ def profile() -> str:
     return value
 
 
+NOTEBOOK_ENGINES = ("dagstermill", "papermill")
+
+
+def notebook_engine() -> str:
+    """How notebooks run: `dagstermill` (default: the kernel gets the Dagster context,
+    `context.resources`, `dagstermill.yield_event`) or `papermill` (the kernel gets only the
+    parameters and upstream values; resources come from the profile, as in a hand run;
+    about 2 s less per notebook, see docs/benchmarks.md)."""
+    value = os.environ.get("LLM_ASSETS_NOTEBOOK_ENGINE", "dagstermill").strip().lower()
+    if value not in NOTEBOOK_ENGINES:
+        raise ConfigError(f"LLM_ASSETS_NOTEBOOK_ENGINE={value!r} is not an engine; use one of "
+                          f"{', '.join(NOTEBOOK_ENGINES)}")
+    return value
+
+
 def timezone() -> str:
     return os.environ.get("LLM_ASSETS_TIMEZONE", "UTC")
 

@@ -82,18 +82,25 @@ def build_parameters(snapshot: ControlSnapshot, process: Process, run: dg.Dagste
     }
 
 
-def _prepared_notebook(source: Path, params: dict, out_dir: Path, target: Path) -> None:
+def _prepared_notebook(source: Path, params: dict, out_dir: Path, target: Path,
+                       inputs_file: Path | None = None) -> None:
     """Copy the notebook with our parameter cell right after the `parameters` cell (which
-    dagstermill replaces with its context cell)."""
+    dagstermill replaces with its context cell).  With `inputs_file` (the papermill engine)
+    the cell also loads the upstream values, which dagstermill otherwise injects."""
     import nbformat
 
     nb = nbformat.read(source, as_version=4)
     bound = dict(params, _out_dir=str(out_dir))
+    load_inputs = "" if inputs_file is None else (
+        "import pickle as __la_pickle\n"
+        f"with open({str(inputs_file)!r}, 'rb') as __la_file:\n"
+        "    globals().update(__la_pickle.load(__la_file))\n")
     cell = nbformat.v4.new_code_cell(
         "# llm_assets: injected parameters\n"
         "import json as __la_json\n"
         "from llm_assets import nb as __la_nb\n"
         f"params = __la_nb.bind(__la_json.loads({json.dumps(bound, default=str)!r}))\n"
+        + load_inputs
     )
     cell.metadata["tags"] = ["llm-assets-parameters"]
     index = next((i for i, c in enumerate(nb.cells)
@@ -152,6 +159,34 @@ def _store_notebook(context, datalake, prefix: str, process: str, executed: Path
     }
 
 
+def _run_with_dagstermill(context, process: Process, prepared: Path, work: Path,
+                          inputs: dict) -> Path:
+    """The dagstermill engine: the kernel rebuilds the Dagster context of the step (only this
+    process, plus the run's selection or step list, which its execution plan names)."""
+    from dagstermill.factory import execute_notebook
+
+    step_context = (context.op_execution_context if hasattr(context, "op_execution_context")
+                    else context).get_step_execution_context()
+    selection = {k.to_user_string() for k in (context.run.asset_selection or ())}
+    selection |= set(context.run.step_keys_to_execute or ())
+    with scoped_env(PROCESSES_ENV, {process.prcs_nm} | selection):
+        return Path(execute_notebook(step_context, name=process.prcs_nm,
+                                     save_notebook_on_failure=False,
+                                     notebook_path=str(prepared), output_notebook_dir=str(work),
+                                     inputs=inputs))
+
+
+def _run_with_papermill(prepared: Path, work: Path) -> Path:
+    """The papermill engine: the notebook runs in a kernel that gets only its parameters and
+    upstream values (no Dagster context to rebuild), like the original framework's runs."""
+    import papermill
+
+    executed = work / f"{prepared.stem}-out.ipynb"
+    papermill.execute_notebook(str(prepared), str(executed), kernel_name="python3",
+                               progress_bar=False, log_output=False)
+    return executed
+
+
 def kernel_failure(err: Exception) -> str:
     """What to tell the user when the notebook did not fail in a cell but around it."""
     text = f"{type(err).__name__}: {err}".strip()
@@ -205,8 +240,7 @@ class ProcessRunner:
         yield from self.run(context, process, dict(inputs))
 
     def run(self, context, process: Process, inputs: dict):
-        from dagstermill.compat import ExecutionError
-        from dagstermill.factory import execute_notebook
+        from dagstermill.compat import ExecutionError  # papermill's and nbclient's cell errors
 
         source = notebook_path(process, self.notebooks_root)
         group = self.snapshot.group_by_name[process.prcs_grp]
@@ -227,25 +261,20 @@ class ProcessRunner:
             out_dir = work / "out"
             out_dir.mkdir()
             prepared = work / source.name
-            _prepared_notebook(source, params, out_dir, prepared)
+            engine = config.notebook_engine()
+            inputs_file = None
+            if engine == "papermill":
+                inputs_file = work / "inputs.pkl"
+                with open(inputs_file, "wb") as handle:
+                    pickle.dump(inputs, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            _prepared_notebook(source, params, out_dir, prepared, inputs_file)
             executed: Path | None = None
             try:
-                step_context = (context.op_execution_context if hasattr(
-                    context, "op_execution_context") else context).get_step_execution_context()
-                # the kernel rebuilds only this process (plus the run's selection or step list,
-                # which its execution plan names), never the whole graph
-                selection = {k.to_user_string() for k in (context.run.asset_selection or ())}
-                selection |= set(context.run.step_keys_to_execute or ())
-                with scoped_env(PROCESSES_ENV, {process.prcs_nm} | selection):
-                    executed = Path(execute_notebook(
-                        step_context,
-                        name=process.prcs_nm,
-                        save_notebook_on_failure=False,
-                        notebook_path=str(prepared),
-                        output_notebook_dir=str(work),
-                        inputs=inputs,
-                    ))
-            except ExecutionError as err:  # a cell raised
+                if engine == "papermill":
+                    executed = _run_with_papermill(prepared, work)
+                else:
+                    executed = _run_with_dagstermill(context, process, prepared, work, inputs)
+            except ExecutionError as err:  # a cell raised (either engine)
                 raise self._failure(context, datalake, prefix, process, work,
                                     f"failed: {err.ename}: {err.evalue}", err.ename,
                                     str(err.evalue)) from None
