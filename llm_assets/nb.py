@@ -122,3 +122,16 @@ def report(source_row: int | None = None, target_row: int | None = None, **metad
     tmp.write_text(json.dumps(current, default=str))
     os.replace(tmp, path)
     return entries
+
+
+def collect(out_dir: Path) -> tuple[Any, dict]:
+    """What a run's `result` and `report` calls left in `out_dir`: (value or None, metadata).
+    Used by llm_assets after the notebook or script ran."""
+    value = None
+    result_file = Path(out_dir) / "result.pkl"
+    if result_file.exists():
+        with open(result_file, "rb") as handle:
+            value = pickle.load(handle)
+    meta_file = Path(out_dir) / "metadata.json"
+    reported = json.loads(meta_file.read_text()) if meta_file.exists() else {}
+    return value, reported

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from llm_assets import config
+from llm_assets import config, nb
 from llm_assets.control.models import ControlSnapshot, Process
 from llm_assets.control.params import parse_nb_parm
 from llm_assets.factory.scope import PROCESSES_ENV, scoped_env
@@ -288,13 +288,7 @@ class ProcessRunner:
                     f"but its executed notebook could not be stored: {links.pop(STORE_ERROR)}",
                     metadata={**links, "error_type": "ServiceUnavailable"})
             yield from _events_from_notebook(executed)
-            value = None
-            result_file = out_dir / "result.pkl"
-            if result_file.exists():
-                with open(result_file, "rb") as handle:
-                    value = pickle.load(handle)
-            meta_file = out_dir / "metadata.json"
-            reported = json.loads(meta_file.read_text()) if meta_file.exists() else {}
+            value, reported = nb.collect(out_dir)
         metadata = {**reported, **links, "data_dt": params["data_dt"],
                     "has_result": value is not None}
         yield dg.Output(value, metadata=metadata)

@@ -16,8 +16,6 @@ script printed.
 
 from __future__ import annotations
 
-import json
-import pickle
 import runpy
 import tempfile
 import traceback
@@ -65,11 +63,4 @@ def run_script(context, process_name: str, nb_path: str, source: Path, params: d
             ) from None
         finally:
             nb._state.update(params=None, out_dir=None)
-        value = None
-        result_file = out_dir / "result.pkl"
-        if result_file.exists():
-            with open(result_file, "rb") as handle:
-                value = pickle.load(handle)
-        meta_file = out_dir / "metadata.json"
-        reported = json.loads(meta_file.read_text()) if meta_file.exists() else {}
-    return value, reported
+        return nb.collect(out_dir)

@@ -174,31 +174,28 @@ class S3DataLake(dg.ConfigurableResource, DataLakeMixin):
             raise self._fail("write", key, err) from err
         return _check_key(key)
 
-    def get_bytes(self, key: str) -> bytes:
+    def _read(self, key: str, call):
+        """`call()` for the object at `key`, with a missing object as FileNotFoundError and
+        every other S3 failure named (endpoint, bucket, what to check)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return self.client().get_object(Bucket=self.bucket, Key=self._full(key))["Body"].read()
+            return call()
         except ClientError as err:
             if err.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise FileNotFoundError(f"no object {key!r} in {self.describe()}") from err
             raise self._fail("read", key, err) from err
         except BotoCoreError as err:
             raise self._fail("read", key, err) from err
+
+    def get_bytes(self, key: str) -> bytes:
+        return self._read(key, lambda: self.client().get_object(
+            Bucket=self.bucket, Key=self._full(key))["Body"].read())
 
     def size(self, key: str) -> int:
         """Bytes of the object at `key` (a HEAD request: nothing is downloaded)."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return self.client().head_object(Bucket=self.bucket,
-                                             Key=self._full(key))["ContentLength"]
-        except ClientError as err:
-            if err.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                raise FileNotFoundError(f"no object {key!r} in {self.describe()}") from err
-            raise self._fail("read", key, err) from err
-        except BotoCoreError as err:
-            raise self._fail("read", key, err) from err
+        return self._read(key, lambda: self.client().head_object(
+            Bucket=self.bucket, Key=self._full(key))["ContentLength"])
 
     def exists(self, key: str) -> bool:
         try:
