@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pickle
 
+import dagster as dg
 import pytest
 
 from llm_assets.control.log import FAILED, SUCCESS
@@ -93,3 +94,21 @@ def test_two_streams_in_one_process_each_get_their_own_step_scope(pg_url, tmp_pa
     rows = {p: row["status"] for (_, p), row in log_rows(pg_url).items()}
     assert rows == {"script_fails": SUCCESS, "script_orders": SUCCESS,
                     "nb_after_script": SUCCESS}
+
+
+def test_the_asset_graph_tells_scripts_from_notebooks(pg_url, tmp_path, monkeypatch):
+    from llm_assets.control.load import load_snapshot
+    from llm_assets.factory.build import build_definitions
+    from llm_assets.resources.profile import resources_for_profile
+
+    prepare(pg_url)
+    execute(pg_url, ROWS)
+    monkeypatch.setenv("LLM_ASSETS_HOME", str(tmp_path))
+    graph = build_definitions(load_snapshot(pg_url), resources=resources_for_profile("local")) \
+        .get_repository_def().asset_graph
+    script = graph.get(dg.AssetKey("script_orders"))
+    notebook = graph.get(dg.AssetKey("nb_after_script"))
+    assert script.kinds == {"python"} and notebook.kinds == {"ipynb"}
+    assert "script notebooks/demo/sales_orders.py" in script.description
+    assert "notebook notebooks/demo/join_upstream.ipynb" in notebook.description
+    assert "script" in script.metadata and "notebook" in notebook.metadata

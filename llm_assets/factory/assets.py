@@ -30,7 +30,7 @@ def _metadata(snapshot: ControlSnapshot, process: Process, graph: ProcessGraph) 
         "process_group": group.prcs_grp,
         "group_priority": group.prir,
         "process_priority": process.prir,
-        "notebook": dg.MetadataValue.path(f"notebooks/{process.nb_path_nm}"),
+        _kind_word(process): dg.MetadataValue.path(f"notebooks/{process.nb_path_nm}"),
         "control_row": f"cntl_af.cntl_cfg_prcs[prcs_nm={process.prcs_nm}]",
     }
     optional = {
@@ -44,6 +44,10 @@ def _metadata(snapshot: ControlSnapshot, process: Process, graph: ProcessGraph) 
     if graph.order_deps.get(process.prcs_nm):
         meta["after_priority_tier"] = ", ".join(graph.order_deps[process.prcs_nm])
     return meta
+
+
+def _kind_word(process: Process) -> str:
+    return "script" if process.nb_path_nm.endswith(".py") else "notebook"
 
 
 def resource_keys(process: Process) -> set[str]:
@@ -96,9 +100,10 @@ def process_asset(
         key=name,
         deps=[*data_ups, *order_ups],
         group_name=group.prcs_grp,
-        description=f"Process {name} of stream {stream}: notebook notebooks/{process.nb_path_nm}",
+        description=f"Process {name} of stream {stream}: {_kind_word(process)} "
+                    f"notebooks/{process.nb_path_nm}",
         metadata=_metadata(snapshot, process, graph),
-        kinds={"ipynb"},
+        kinds={"python" if process.nb_path_nm.endswith(".py") else "ipynb"},
         tags={"stream": stream},
     )
     return dg.AssetsDefinition(
