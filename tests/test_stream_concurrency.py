@@ -5,19 +5,24 @@ tag), runs launched from the UI's GraphQL API.
 While a run of stream `conc_a` waits at its gate, a second run of `conc_a` stays QUEUED and a
 run of another stream starts and finishes; once the gate opens, the second `conc_a` run starts
 only after the first one ended, so two runs of a stream never write to its collections and
-exports at the same time.
+exports at the same time.  The same holds when both runs are queued before the daemon starts
+(`dagster-webserver`, then `dagster-daemon run`): its first pass launches only one of them.
 """
 
 from __future__ import annotations
 
+import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.support.pg import execute, prepare
-from tests.support.project import ROOT, project_env
-from tests.support.webserver import dagster_ui
+from tests.support.project import BIN, ROOT, project_env
+from tests.support.webserver import _stop, dagster_ui
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -64,7 +69,7 @@ def _wait(server, run_id: str, statuses: set[str], timeout: float = 240) -> dict
                          f"{server.log_tail()}")
 
 
-def test_two_runs_of_a_stream_never_overlap(pg_url, tmp_path, monkeypatch):
+def _setup(pg_url, tmp_path, monkeypatch):
     gate = tmp_path / "gate"
     gate.mkdir()
     prepare(pg_url)
@@ -78,7 +83,11 @@ def test_two_runs_of_a_stream_never_overlap(pg_url, tmp_path, monkeypatch):
     assert instance["concurrency"]["runs"]["tag_concurrency_limits"][0]["key"] == \
         "llm_assets/stream"
     (tmp_path / "dagster" / "dagster.yaml").write_text(yaml.safe_dump(instance))
+    return gate, env
 
+
+def test_two_runs_of_a_stream_never_overlap(pg_url, tmp_path, monkeypatch):
+    gate, env = _setup(pg_url, tmp_path, monkeypatch)
     with dagster_ui(env, daemon=True) as server:
         first = _launch(server, "conc_a")
         _wait(server, first, {"STARTED"})
@@ -99,3 +108,46 @@ def test_two_runs_of_a_stream_never_overlap(pg_url, tmp_path, monkeypatch):
         second_info = _wait(server, second, {"SUCCESS", "FAILURE"})
     assert first_info["status"] == second_info["status"] == "SUCCESS"
     assert second_info["startTime"] >= first_info["endTime"]  # one after the other
+
+
+@contextmanager
+def _daemon(env: dict, server) -> Iterator[Path]:
+    """`dagster-daemon run` (the run queue, schedules, sensors) for the served workspace."""
+    log = Path(env["DAGSTER_HOME"]) / "daemon.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")],
+            env={**env, "LLM_ASSETS_WEBSERVER_URL": server.graphql_url}, cwd=ROOT,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield log
+    finally:
+        _stop(proc)
+
+
+def test_two_runs_of_a_stream_launched_together_run_one_after_the_other(pg_url, tmp_path,
+                                                                       monkeypatch):
+    """Both runs wait in the queue before the daemon starts (the webserver queues them, no
+    daemon runs yet), so the daemon's first pass over the queue must apply the stream limit
+    to runs it is launching itself, not only to runs already in progress."""
+    gate, env = _setup(pg_url, tmp_path, monkeypatch)
+    with dagster_ui(env) as server:
+        runs = [_launch(server, "conc_a"), _launch(server, "conc_a")]
+        other = _launch(server, "conc_b")
+        assert {_run(server, r)["status"] for r in [*runs, other]} == {"QUEUED"}
+        with _daemon(env, server) as daemon_log:
+            deadline = time.monotonic() + 180
+            while not (gate / "conc_gate.pid").exists():  # one conc_a run waits at the gate
+                assert time.monotonic() < deadline, daemon_log.read_text()[-4000:]
+                time.sleep(0.5)
+            assert _wait(server, other, {"SUCCESS", "FAILURE"})["status"] == "SUCCESS"
+            statuses = sorted(_run(server, run_id)["status"] for run_id in runs)
+            assert statuses == ["QUEUED", "STARTED"], statuses  # never both started
+
+            (gate / "conc_gate.go").touch()
+            done = [_wait(server, run_id, {"SUCCESS", "FAILURE"}) for run_id in runs]
+        other_info = _run(server, other)
+    assert [d["status"] for d in done] == ["SUCCESS", "SUCCESS"]
+    first, second = sorted(done, key=lambda d: d["startTime"])
+    assert second["startTime"] >= first["endTime"]  # one after the other
+    assert first["startTime"] <= other_info["startTime"] <= first["endTime"]  # b overlapped a
