@@ -64,7 +64,29 @@ def notebook_engine() -> str:
 
 
 def timezone() -> str:
-    return os.environ.get("LLM_ASSETS_TIMEZONE", "UTC")
+    import zoneinfo
+
+    value = os.environ.get("LLM_ASSETS_TIMEZONE", "UTC")
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"LLM_ASSETS_TIMEZONE={value!r} is not a timezone: set it to an "
+                          "IANA name such as UTC or Europe/Paris") from None
+    return value
+
+
+def number(name: str, default: str, whole: bool = False) -> float:
+    """A non-negative number from the environment variable `name`, or a ConfigError naming it."""
+    raw = os.environ.get(name, default)
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        kind = "whole number" if whole else "number"
+        raise ConfigError(f"{name}={raw!r} is not a {kind} >= 0: set it to a {kind} "
+                          f"(default {default})")
+    return value
 
 
 def database_url() -> str:

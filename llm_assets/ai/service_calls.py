@@ -57,7 +57,7 @@ def call_ollama(host: str, model: str, what: str, fn: Callable[[], T],
     except (ConnectionError, httpx.TransportError) as exc:
         raise TransientServiceError(
             f"cannot reach Ollama at {host} for {what} ({exc}); start it (`ollama serve`) "
-            "or fix the resource's host"
+            "or fix the resource's host (OLLAMA_HOST in the compose profile)"
         ) from exc
 
 

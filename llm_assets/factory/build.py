@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 
 import dagster as dg
 from dagster._core.definitions.definitions_load_context import (
@@ -34,11 +33,11 @@ logger = logging.getLogger("llm_assets")
 
 
 def _retry_policy() -> dg.RetryPolicy | None:
-    retries = int(os.environ.get("LLM_ASSETS_MAX_RETRIES", "0"))
+    retries = int(config.number("LLM_ASSETS_MAX_RETRIES", "0", whole=True))
     if retries <= 0:
         return None
     return dg.RetryPolicy(max_retries=retries,
-                          delay=float(os.environ.get("LLM_ASSETS_RETRY_DELAY", "5")),
+                          delay=config.number("LLM_ASSETS_RETRY_DELAY", "5"),
                           backoff=dg.Backoff.EXPONENTIAL)
 
 

@@ -101,7 +101,8 @@ class WeaviateVectorStore(dg.ConfigurableResource):
         except weaviate.exceptions.WeaviateBaseError as exc:
             raise ServiceUnavailable(
                 f"cannot reach Weaviate at {self.url} (gRPC port {self.grpc_port}): {exc}. "
-                "Start it (`docker compose up weaviate`) or fix the resource's url") from exc
+                "Start it (`docker compose up weaviate`) or fix the resource's url (WEAVIATE_URL "
+                "in the compose profile)") from exc
 
     def client(self):
         if self._client is None:
