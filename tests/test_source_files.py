@@ -97,3 +97,43 @@ def test_unparsable_source_size_limit_is_named(monkeypatch):
     monkeypatch.setenv("LLM_ASSETS_MAX_SOURCE_MB", "lots")
     with pytest.raises(ConfigError, match="LLM_ASSETS_MAX_SOURCE_MB='lots' is not a number"):
         max_source_bytes()
+
+
+@pytest.mark.parametrize("data, text", [
+    (b"", r"table raw/promo/customers.csv is empty \(0 bytes\): land the complete file again"),
+    ("customer_id,name\nC1,Andr\u00e9\n".encode("latin-1"),
+     r"document 'raw/promo/customers.csv' is not UTF-8 text: byte 0xe9 at offset 24 \(line 2\)"
+     r".*save the file as UTF-8"),
+    (b"customer_id,name\nC1,Ana\nC2,Bo,Oslo,x\n",
+     r"table raw/promo/customers.csv is not a valid CSV with delimiter ',': Expected 2 fields "
+     r"in line 3, saw 4; fix that line of the file \(or the delimiter of its sys file\)"),
+    (b'customer_id,name\nC1,"Ana\nC2,Bo\n',
+     r"table raw/promo/customers.csv is not a valid CSV with delimiter ',': EOF inside string"),
+])
+def test_bad_table_is_named_with_the_fix(tmp_path, data, text):
+    """The table path of the promo_reco notebooks (ingest_table, ingest_promotions)."""
+    lake = LocalDataLake(root=str(tmp_path))
+    lake.put_bytes("raw/promo/customers.csv", data)
+    with pytest.raises(ConfigError, match=text):
+        read_table(lake, "raw/promo/customers.csv", {"dlm": ","}, ["customer_id"])
+
+
+def test_good_table_still_reads_with_a_bom_and_its_delimiter(tmp_path):
+    lake = LocalDataLake(root=str(tmp_path))
+    lake.put_bytes("raw/promo/customers.csv", "\ufeffcustomer_id;name\nC1;Andr\u00e9\n".encode())
+    frame = read_table(lake, "raw/promo/customers.csv", {"dlm": ";"}, ["customer_id"])
+    assert frame.to_dict("records") == [{"customer_id": "C1", "name": "Andr\u00e9"}]
+
+
+def test_table_far_larger_than_memory_friendly_fails_before_reading(tmp_path, monkeypatch):
+    lake = LocalDataLake(root=str(tmp_path))
+    huge = tmp_path / "raw" / "promo" / "transactions.csv"
+    huge.parent.mkdir(parents=True)
+    with open(huge, "wb") as handle:  # 4 GiB, sparse: nothing is written to disk
+        handle.truncate(4 * 2**30)
+    monkeypatch.setenv("LLM_ASSETS_MAX_SOURCE_MB", "256")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ConfigError, match=r"table raw/promo/transactions.csv is 4,096 MiB, "
+                                          r"above the 256 MiB limit .*LLM_ASSETS_MAX_SOURCE_MB"):
+        read_table(lake, "raw/promo/transactions.csv", {"dlm": ","}, ["txn_id"])
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 100

@@ -123,7 +123,9 @@ def _delimiter(file_type: str, dlm: str | None) -> str:
     return dlm
 
 
-def _utf8(data: bytes, doc: str) -> str:
+def utf8_text(data: bytes, doc: str) -> str:
+    """`data` decoded as UTF-8 (a BOM dropped), or a ConfigError naming `doc`, the byte, its
+    offset and line, and the fix."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -229,7 +231,7 @@ def chunk_bytes(data: bytes, *, doc: str, file_type: str, chunk_size: int, overl
     if file_type == "pdf":
         pieces = _pdf_pieces(data, doc, chunk_size, overlap)
     else:
-        text = _utf8(data, doc)
+        text = utf8_text(data, doc)
         if file_type in ("csv", "tsv"):
             delimiter = _delimiter(file_type, dlm)
             _check_delimiter(text, delimiter, doc)

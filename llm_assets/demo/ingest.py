@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from llm_assets.ai.chunking import Chunk, chunk_bytes, chunk_id
+from llm_assets.ai.chunking import Chunk, chunk_bytes, chunk_id, utf8_text
 from llm_assets.errors import ConfigError
 
 MANIFEST = "export/{stream}/ingest/{name}.json"
@@ -25,6 +25,21 @@ def max_source_bytes() -> int:
         return int(float(raw) * 2**20)
     except ValueError:
         raise ConfigError(f"LLM_ASSETS_MAX_SOURCE_MB={raw!r} is not a number of MiB") from None
+
+
+def _amount(size: int) -> str:
+    return f"{size / 2**20:,.0f} MiB" if size >= 2**20 else f"{size:,} bytes"
+
+
+def _check_size(datalake, key: str, what: str, limit: int) -> None:
+    """Refuse a source above the limit from its size alone (a HEAD on S3), before reading."""
+    size = datalake.size(key)
+    if size > limit:
+        raise ConfigError(
+            f"{what} {key} is {_amount(size)}, above the {_amount(limit)} limit for one "
+            "source file (LLM_ASSETS_MAX_SOURCE_MB)"
+            ": split it into smaller files, or raise the limit if the workers have the "
+            "memory")
 
 
 def source_keys(datalake, stream: str, file_type: str) -> list[str]:
@@ -78,13 +93,7 @@ def ingest_documents(datalake, embeddings, vectorstore, *, stream: str, sys_file
     keys = source_keys(datalake, stream, file_type)
     limit = max_source_bytes()
     for key in keys:  # before reading any: a file far too large fails fast, memory untouched
-        size = datalake.size(key)
-        if size > limit:
-            raise ConfigError(
-                f"document {key} is {size / 2**20:,.0f} MiB, above the "
-                f"{limit / 2**20:,.0f} MiB limit for one source file (LLM_ASSETS_MAX_SOURCE_MB)"
-                ": split it into smaller files, or raise the limit if the workers have the "
-                "memory")
+        _check_size(datalake, key, "document", limit)
     chunks: list[Chunk] = []
     for key in keys:
         found = chunk_bytes(datalake.get_bytes(key), doc=key, file_type=file_type,
@@ -108,7 +117,19 @@ def read_table(datalake, key: str, sys_file: dict | None, required: list[str]):
         raise ConfigError(f"table {key} is not in the data lake ({datalake.describe()}): "
                           "land it first or fix nb_parm `file`")
     dlm = (sys_file or {}).get("dlm") or ","
-    frame = pd.read_csv(io.BytesIO(datalake.get_bytes(key)), sep=dlm)
+    _check_size(datalake, key, "table", max_source_bytes())
+    data = datalake.get_bytes(key)
+    if not data.strip():
+        raise ConfigError(f"table {key} is empty ({len(data)} bytes): land the complete file "
+                          "again")
+    text = utf8_text(data, key)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=dlm)
+    except pd.errors.ParserError as exc:
+        reason = str(exc).strip().splitlines()[0].removeprefix("Error tokenizing data. C error: ")
+        raise ConfigError(f"table {key} is not a valid CSV with delimiter {dlm!r}: {reason}; "
+                          "fix that line of the file (or the delimiter of its sys file) and "
+                          "land it again") from None
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ConfigError(f"table {key} lacks columns {missing} (has {list(frame.columns)}); "
