@@ -14,12 +14,15 @@ notebook is kept, and every outcome reaches the log.
 from __future__ import annotations
 
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -79,7 +82,12 @@ def _finish(proc: subprocess.Popen, timeout: float = 300) -> str:
 
 
 def _log(url: str) -> dict[str, dict]:
-    return {process: row for (_, process), row in log_rows(url).items()}
+    """The CNTL_CFG_LOG rows by process: every process exactly once, all of one run."""
+    rows = log_rows(url)  # fails on a duplicate (run_id, process)
+    by_process = {process: row for (_, process), row in rows.items()}
+    assert len(by_process) == len(rows), f"a process logged under two runs: {sorted(rows)}"
+    assert len({run_id for run_id, _ in rows}) <= 1, sorted(rows)
+    return by_process
 
 
 @pytest.fixture
@@ -104,7 +112,9 @@ def test_kernel_killed_mid_cell_fails_the_step_keeps_the_notebook(pg_url, tmp_pa
     output = _finish(proc)
     assert proc.returncode != 0, output[-3000:]
 
-    row = _log(pg_url)["kill_me"]
+    rows = _log(pg_url)
+    assert set(rows) == {"kill_me"}
+    row = rows["kill_me"]
     assert row["status"] == FAILED and row["end_dt"] is not None
     message = row["message"]
     assert "notebook notebooks/faults/gate.ipynb of process kill_me" in message, message
@@ -185,10 +195,24 @@ def test_s3_down_mid_materialization_recovers_with_retries(pg_url, tmp_path, gat
     assert proc.returncode == 0, output[-4000:]
     # the first attempt: the error named the endpoint, the notebook was kept, a retry followed
     assert f"data lake: could not check bucket s3://{bucket} at endpoint {moto.url}" in output
-    assert "STEP_UP_FOR_RETRY" in output and "STEP_RESTARTED" in output
 
-    row = _log(pg_url)["s3_gate"]
+    rows = _log(pg_url)
+    assert set(rows) == {"s3_gate"}
+    row = rows["s3_gate"]
     assert row["status"] == SUCCESS and row["message"] is None
+    # the retry as Dagster recorded it (the run's event log, not its console output: lines
+    # written by forked step processes may not all reach the captured stdout)
+    import dagster as dg
+
+    monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
+    with dg.DagsterInstance.get() as instance:
+        kinds = [r.event_log_entry.dagster_event.event_type for r in instance.get_records_for_run(
+            row["run_id"], of_type={dg.DagsterEventType.STEP_UP_FOR_RETRY,
+                                    dg.DagsterEventType.STEP_RESTARTED,
+                                    dg.DagsterEventType.STEP_SUCCESS}).records]
+    assert kinds[0] == dg.DagsterEventType.STEP_UP_FOR_RETRY, kinds
+    assert kinds[-1] == dg.DagsterEventType.STEP_SUCCESS and kinds.count(kinds[-1]) == 1, kinds
+    assert dg.DagsterEventType.STEP_RESTARTED in kinds, kinds
     objects = moto.objects(bucket)
     assert "llm_assets/io/s3_gate" in objects
     assert f"llm_assets/runs/faults/s3_gate/{row['run_id']}/s3_gate.ipynb" in objects
@@ -209,6 +233,7 @@ def test_s3_down_without_retries_is_status_99_and_keeps_the_notebook(pg_url, tmp
     assert proc.returncode != 0
 
     rows = _log(pg_url)
+    assert set(rows) == {"s3_gate", "s3_after"}
     failed, after = rows["s3_gate"], rows["s3_after"]
     assert failed["status"] == FAILED
     message = failed["message"]
@@ -244,6 +269,7 @@ def test_llm_500s_recover_while_persistent_500_and_timeout_fail_clearly(pg_url, 
     finally:
         server.stop()
     rows = _log(pg_url)
+    assert set(rows) == {"llm_flaky", "llm_broken", "llm_slow"}
     assert rows["llm_flaky"]["status"] == SUCCESS, rows["llm_flaky"]["message"]
     assert chats.count("llama3.2:1b") == 3  # two 500s, then the answer
 
@@ -267,50 +293,163 @@ def test_llm_500s_recover_while_persistent_500_and_timeout_fail_clearly(pg_url, 
     assert "test-secret-key" not in output
 
 
-# --- Postgres restarted while a run executes ---------------------------------------------
+# --- Postgres restarted while a run executes (and while the log mirror ticks) -------------
 
-def test_postgres_restarted_during_a_run(tmp_path, gate):
-    """The local profile on its own embedded Postgres (control tables AND Dagster's run and
-    event storage): restarted while a notebook runs; the run finishes and is logged."""
-    home = tmp_path / "home"
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("LLM_ASSETS_", "DAGSTER_"))}
-    base.update(LLM_ASSETS_HOME=str(home), LLM_ASSETS_PROFILE="local",
-                LLM_ASSETS_NOTEBOOKS_DIR=FIXTURES, PYTHONUNBUFFERED="1")
+def _restartable_port() -> int:
+    """A free port below the kernel's ephemeral range and outside the embedded servers' scan
+    range (54329-54528): while this server is down for its restart, no other embedded server
+    started on this machine (other test sessions scan from 54329) and no outgoing connection
+    can take its port, so it comes back where its clients expect it."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for candidate in random.Random().sample(range(20000, min(low, 32768)), 500):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return candidate
+    raise AssertionError("no free port in 20000-32767 for the restartable Postgres")
 
-    def cli(*args, check=True):
-        proc = subprocess.run([str(BIN / "llm-assets"), *args], env=base, cwd=ROOT,
+
+class _OwnPostgres:
+    """The local profile on its own embedded Postgres (own LLM_ASSETS_HOME, so the session's
+    server is untouched): control tables AND Dagster's run and event storage."""
+
+    def __init__(self, home: Path):
+        self.home = home
+        self.base = {k: v for k, v in os.environ.items()
+                     if not k.startswith(("LLM_ASSETS_", "DAGSTER_"))}
+        self.base.update(LLM_ASSETS_HOME=str(home), LLM_ASSETS_PROFILE="local",
+                         LLM_ASSETS_NOTEBOOKS_DIR=FIXTURES, PYTHONUNBUFFERED="1",
+                         LLM_ASSETS_PG_PORT=str(_restartable_port()))
+        self.env: dict[str, str] = {}
+
+    def cli(self, *args, check=True) -> subprocess.CompletedProcess:
+        proc = subprocess.run([str(BIN / "llm-assets"), *args], env=self.base, cwd=ROOT,
                               capture_output=True, text=True, timeout=300, check=False)
         if check:
             assert proc.returncode == 0, proc.stdout + proc.stderr
         return proc
 
-    cli("up")
-    try:
-        env = dict(base)
-        for line in cli("env").stdout.splitlines():
+    def start(self) -> None:
+        self.cli("up")
+        self.env = dict(self.base)
+        for line in self.cli("env").stdout.splitlines():
             key, _, value = line.removeprefix("export ").partition("=")
-            env[key] = value.strip("'\"")
-        url = env["LLM_ASSETS_DATABASE_URL"]
-        cli("db", "upgrade")
-        _rows(url, [("pg_gate", "faults/gate.ipynb", 1, None),
-                    ("pg_after", "faults/gate.ipynb", 2, None)], gate)
-        (gate / "pg_after.go").touch()
-        proc = subprocess.Popen([str(BIN / "llm-assets"), "run", "faults"], env=env, cwd=ROOT,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        assert "postgres:" in (home / "dagster" / "dagster.yaml").read_text()  # Dagster's too
+            self.env[key] = value.strip("'\"")
+        self.cli("db", "upgrade")
+
+    @property
+    def url(self) -> str:
+        return self.env["LLM_ASSETS_DATABASE_URL"]
+
+    def postmaster_pid(self) -> str:
+        return (self.home / "postgres" / "data" / "postmaster.pid").read_text().split()[0]
+
+    def restart(self) -> None:
+        """`llm-assets down` + `llm-assets up`: pg_ctl stop -m fast (every session is
+        terminated), then the same data directory on the same port."""
+        before = self.postmaster_pid()
+        self.cli("down")
+        self.cli("up")
+        assert self.postmaster_pid() != before  # a new server process
+
+
+@pytest.fixture
+def own_postgres(tmp_path):
+    server = _OwnPostgres(tmp_path / "home")
+    server.start()
+    yield server
+    server.cli("down", check=False)
+
+
+def test_postgres_restarted_during_a_run(own_postgres, gate):
+    """Restarted while a notebook runs; the run finishes and `llm-assets run` logs it."""
+    pg = own_postgres
+    _rows(pg.url, [("pg_gate", "faults/gate.ipynb", 1, None),
+                   ("pg_after", "faults/gate.ipynb", 2, None)], gate)
+    (gate / "pg_after.go").touch()
+    proc = subprocess.Popen([str(BIN / "llm-assets"), "run", "faults"], env=pg.env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert "postgres:" in (pg.home / "dagster" / "dagster.yaml").read_text()  # Dagster's too
+    _wait_for(lambda: (gate / "pg_gate.pid").exists(), 120, "the notebook to start")
+    pg.restart()
+    (gate / "pg_gate.go").touch()
+    output = _finish(proc)
+    assert proc.returncode == 0, output[-4000:]
+    rows = log_rows(pg.url)  # keyed (run_id, process); fails on a duplicate
+    assert {p: r["status"] for (_, p), r in rows.items()} == {"pg_gate": SUCCESS,
+                                                              "pg_after": SUCCESS}
+    assert len({run_id for run_id, _ in rows}) == 1
+
+
+def _blocked_on_lock(url: str) -> bool:
+    """True while some session waits for a lock in an upsert into cntl_cfg_log."""
+    found = execute(url, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                         " AND query ILIKE '%%cntl_cfg_log%%'")
+    return found[0][0] > 0
+
+
+def test_postgres_restarted_during_a_mirror_tick_and_a_run(own_postgres, gate, monkeypatch):
+    """The run is launched by `dagster job execute` (only the log-mirror sensor writes log
+    rows).  While its notebook runs, one sensor tick mirrors it as running; the next tick is
+    caught mid-write (its upsert waits on a table lock the test holds) when Postgres is
+    restarted: that tick fails naming the database and returns no cursor.  The run goes on
+    and succeeds; the next tick, from the last committed cursor, writes every outcome, and
+    a further tick changes nothing: each process exactly once, nothing lost."""
+    import dagster as dg
+    import psycopg2
+
+    from llm_assets.errors import ServiceUnavailable
+    from tests.log.conftest import tick
+
+    pg = own_postgres
+    _rows(pg.url, [("pg_gate", "faults/gate.ipynb", 1, None),
+                   ("pg_after", "faults/gate.ipynb", 2, None)], gate)
+    (gate / "pg_after.go").touch()
+    for key, value in pg.env.items():  # this process opens the same instance as the run
+        if key.startswith(("LLM_ASSETS_", "DAGSTER_")):
+            monkeypatch.setenv(key, value)
+    proc = subprocess.Popen([str(BIN / "dagster"), "job", "execute", "-m",
+                             "llm_assets.definitions", "-j", "faults"], env=pg.env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
         _wait_for(lambda: (gate / "pg_gate.pid").exists(), 120, "the notebook to start")
-        postmaster = home / "postgres" / "data" / "postmaster.pid"
-        before = postmaster.read_text().split()[0]
-        cli("down")
-        cli("up")  # same port, same data
-        assert postmaster.read_text().split()[0] != before  # a new server process
-        (gate / "pg_gate.go").touch()
-        output = _finish(proc)
-        assert proc.returncode == 0, output[-4000:]
-        rows = _log(url)
-        assert {p: r["status"] for p, r in rows.items()} == {"pg_gate": SUCCESS,
-                                                             "pg_after": SUCCESS}
-        assert len({r["run_id"] for r in rows.values()}) == 1
+        with dg.DagsterInstance.get() as instance:
+            first = tick(instance)  # mid-run: pg_gate is running, pg_after not started
+            rows = log_rows(pg.url)
+            assert {p: r["status"] for (_, p), r in rows.items()} == {"pg_gate": 1}
+            (run_id, _), = rows
+
+            lock = psycopg2.connect(pg.url)
+            try:
+                with lock.cursor() as cur:  # held until the restart ends this session
+                    cur.execute("LOCK TABLE cntl_af.cntl_cfg_log IN SHARE ROW EXCLUSIVE MODE")
+                with ThreadPoolExecutor(1) as pool:
+                    second = pool.submit(tick, instance, first.cursor)
+                    _wait_for(lambda: _blocked_on_lock(pg.url), 60, "the tick's write")
+                    pg.restart()  # while the tick waits inside its write transaction
+                    error = second.exception(timeout=120)
+            finally:
+                lock.close()
+            assert isinstance(error, ServiceUnavailable), repr(error)
+            assert pg.url.rsplit("@", 1)[1] in str(error)  # names the database
+            assert run_id in str(error) and "Nothing was committed" in str(error)
+
+            (gate / "pg_gate.go").touch()  # the run goes on after the restart
+            output = _finish(proc)
+            assert proc.returncode == 0, output[-4000:]
+            third = tick(instance, first.cursor)  # the failed tick returned no cursor
+            after_third = log_rows(pg.url)
+            tick(instance, third.cursor)  # replaying from the new cursor adds nothing
+            final = log_rows(pg.url)
     finally:
-        cli("down", check=False)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert final == after_third
+    assert set(final) == {(run_id, "pg_gate"), (run_id, "pg_after")}
+    for row in final.values():
+        assert row["status"] == SUCCESS and row["message"] is None, row
+        assert row["start_dt"] < row["end_dt"]
+        assert (row["source_row"], row["target_row"]) == (1, 1)
