@@ -1,6 +1,9 @@
 """Run every benchmark and write docs/benchmarks.md (machine, commands, figures).
 
     .venv/bin/python bench/run_all.py --output docs/benchmarks.md [--quick]
+        [--only step,notebook] [--skip ai] [--skip-slow]
+
+Each benchmark is also a script of its own (`bench/bench_<name>.py`), printing its section.
 """
 
 from __future__ import annotations
@@ -50,12 +53,22 @@ BENCHMARKS = {
     "load_phases": (["bench/bench_load_phases.py", "--processes", "10000", "--repeats", "3"],
                     ["bench/bench_load_phases.py", "--processes", "1000", "--repeats", "1"],
                     1800),
-    "runs": (["bench/bench_runs.py", "--repeats", "3", "--large", "10000"],
-             ["bench/bench_runs.py", "--repeats", "1", "--large", "1000"], 3600),
+    # issue 8 items 3-5, one script each (bench_runs.py holds the helpers they share and
+    # still runs all three at once: `bench/bench_runs.py --sections 1,2,3`)
+    "step": (["bench/bench_step.py", "--repeats", "3", "--sizes", "10,10000"],
+             ["bench/bench_step.py", "--repeats", "1", "--sizes", "10,1000"], 3600),
+    "notebook": (["bench/bench_notebook.py", "--repeats", "3"],
+                 ["bench/bench_notebook.py", "--repeats", "1"], 1800),
+    "stream_latency": (["bench/bench_stream_latency.py", "--repeats", "3"],
+                       ["bench/bench_stream_latency.py", "--repeats", "1"], 1800),
     "log_mirror": (["bench/bench_log_mirror.py"],
                    ["bench/bench_log_mirror.py", "--runs", "100"], 900),
     "ai": (["bench/bench_ai.py"], ["bench/bench_ai.py", "--quick"], 1800),
 }
+
+
+# more than about 5 minutes each on 2 cores (10,000-process loads, 100k-chunk vector store)
+SLOW = {"load", "load_phases", "step", "ai"}
 
 
 def _block(name: str, text: str) -> str:
@@ -82,8 +95,17 @@ def main() -> None:
     parser.add_argument("--output", default="docs/benchmarks.md")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default="", help="comma-separated: " + ", ".join(BENCHMARKS))
+    parser.add_argument("--skip", default="", help="comma-separated benchmarks not to run")
+    parser.add_argument("--skip-slow", action="store_true",
+                        help="skip " + ", ".join(sorted(SLOW)) + " (their blocks are kept)")
     args = parser.parse_args()
-    names = [n for n in BENCHMARKS if not args.only or n in args.only.split(",")]
+    only = [n for n in args.only.split(",") if n]
+    skip = [n for n in args.skip.split(",") if n]
+    unknown = sorted(set(only + skip) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+    names = [n for n in BENCHMARKS if (not only or n in only) and n not in skip
+             and not (args.skip_slow and n in SLOW)]
     blocks = {"machine": "## Machine\n\n" + _machine()}
     for name in names:
         full, quick, timeout = BENCHMARKS[name]
