@@ -99,11 +99,15 @@ def gate(tmp_path) -> Path:
 
 # --- the notebook kernel killed mid-cell -------------------------------------------------
 
+@pytest.mark.parametrize("engine", ["dagstermill", "papermill"])
 def test_kernel_killed_mid_cell_fails_the_step_keeps_the_notebook(pg_url, tmp_path, gate,
-                                                                    monkeypatch):
+                                                                    monkeypatch, engine):
+    import nbformat
+
     _rows(pg_url, [("kill_me", "faults/gate.ipynb", 1, None)], gate)
     monkeypatch.setenv("LLM_ASSETS_DATABASE_URL", pg_url)
-    env = project_env(pg_url, tmp_path, LLM_ASSETS_NOTEBOOKS_DIR=FIXTURES)
+    env = project_env(pg_url, tmp_path, LLM_ASSETS_NOTEBOOKS_DIR=FIXTURES,
+                      LLM_ASSETS_NOTEBOOK_ENGINE=engine)
     proc = _start_run(env)
     pid_file = _wait_for(lambda: (gate / "kill_me.pid").exists() and gate / "kill_me.pid",
                          120, "the kernel's pid")
@@ -122,8 +126,16 @@ def test_kernel_killed_mid_cell_fails_the_step_keeps_the_notebook(pg_url, tmp_pa
     kept = (tmp_path / "datalake" / "runs" / "faults" / "kill_me" / row["run_id"]
             / "kill_me.ipynb")
     assert kept.exists(), message
-    assert b"gate_dir" in kept.read_bytes()  # the partly executed notebook, with its cells
     assert str(kept.resolve().as_uri()) in message
+    # the partly executed notebook of this run: its injected parameters name the run, the
+    # cells before the killed one ran, the killed cell never finished, none after it ran
+    executed = nbformat.reads(kept.read_text(), as_version=4)
+    assert row["run_id"] in kept.read_text()
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    killed = next(i for i, c in enumerate(code) if ".pid" in c.source)
+    assert all(c.execution_count is not None for c in code[:killed]), code[:killed]
+    assert not any(o.get("output_type") == "execute_result" for o in code[killed].outputs)
+    assert all(c.execution_count is None for c in code[killed + 1:])
 
 
 # --- the S3 endpoint stopped and started again --------------------------------------------
