@@ -332,6 +332,9 @@ def main() -> None:
         if "3" in args.sections:
             out += stream_latency(env, url, args.repeats) + [""]
     finally:
+        # local_env() put the embedded server's URL in LLM_ASSETS_DATABASE_URL, which down()
+        # would take for an external database and leave running
+        os.environ.pop("LLM_ASSETS_DATABASE_URL", None)
         services.down()
     out.append(f"(load average when the benchmark started: {load:.2f})")
     print("\n".join(out))

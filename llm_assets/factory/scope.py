@@ -30,7 +30,9 @@ PROCESSES_ENV = "LLM_ASSETS_SCOPE_PROCESSES"
 # imported once per run by the forkserver instead of once per step (about 1 s per notebook
 # step on 2 cores): Dagster, llm_assets, and what the notebook runner uses
 PRELOAD_MODULES = ("dagster", "llm_assets.definitions", "llm_assets.runner",
-                   "dagstermill.factory", "scrapbook", "nbconvert")
+                   "dagstermill.factory", "scrapbook", "nbconvert",
+                   # the instance's Postgres storage, opened by every step (about 0.5 s)
+                   "dagster_postgres", "sqlalchemy.dialects.postgresql.psycopg2")
 
 
 @contextmanager
