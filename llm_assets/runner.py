@@ -187,9 +187,24 @@ def _run_with_papermill(prepared: Path, work: Path) -> Path:
     return executed
 
 
+def _storage_database() -> str:
+    """Where Dagster's run/event storage is, as the project's dagster.yaml names it."""
+    import os
+
+    host, port, name = (os.environ.get(f"DAGSTER_PG_{k}") for k in ("HOST", "PORT", "DB"))
+    if host:
+        return f"Postgres at {host}:{port or 5432}/{name or '?'} (DAGSTER_PG_HOST/PORT/DB)"
+    return "the database of the Dagster instance (DAGSTER_HOME/dagster.yaml)"
+
+
 def kernel_failure(err: Exception) -> str:
     """What to tell the user when the notebook did not fail in a cell but around it."""
     text = f"{type(err).__name__}: {err}".strip()
+    if type(err).__name__ == "DagsterPostgresException":  # dagstermill's event/log writes
+        return (f"could not finish: Dagster's storage, {_storage_database()}, could not be "
+                f"reached while the notebook ran ({text}). Start it again (local profile: "
+                "`llm-assets up`) and rerun the process; with LLM_ASSETS_MAX_RETRIES set the "
+                "step is retried")
     if "DeadKernel" in type(err).__name__ or "kernel died" in text.lower():
         return (f"failed: the notebook kernel died while a cell was running (killed, or out of "
                 f"memory: check the machine's memory and the notebook's data sizes). {text}")

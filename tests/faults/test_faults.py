@@ -395,6 +395,46 @@ def test_postgres_restarted_during_a_run(own_postgres, gate):
     assert len({run_id for run_id, _ in rows}) == 1
 
 
+def test_postgres_down_past_dagsters_retries_fails_the_step_clearly(own_postgres, gate):
+    """Postgres stays down while the notebook finishes, until Dagster's own connection
+    retries in the step give up (the step cannot record its events): the step fails with a
+    message naming Dagster's storage database and what to do, the executed notebook is kept
+    and linked; once Postgres is back the failure is recorded and logged (status 99)."""
+    import nbformat
+
+    pg = own_postgres
+    _rows(pg.url, [("pg_gate", "faults/gate.ipynb", 1, None),
+                   ("pg_after", "faults/gate.ipynb", 2, None)], gate)
+    (gate / "pg_after.go").touch()
+    proc = _start_run(pg.env)
+    _wait_for(lambda: (gate / "pg_gate.pid").exists(), 120, "the notebook to start")
+    pg.cli("down")
+    (gate / "pg_gate.go").touch()  # the notebook finishes while Postgres is down
+    runs = pg.home / "datalake" / "runs" / "faults" / "pg_gate"
+    # the step gave up on the database (DagsterPostgresException) and kept its notebook
+    kept = _wait_for(lambda: next(runs.glob("*/pg_gate.ipynb"), None), 180,
+                     "the step to give up and keep its notebook")
+    pg.cli("up")
+    output = _finish(proc)
+    assert proc.returncode != 0, output[-4000:]
+
+    rows = _log(pg.url)
+    assert set(rows) == {"pg_gate", "pg_after"}
+    failed = rows["pg_gate"]
+    message = failed["message"]
+    assert failed["status"] == FAILED, failed
+    assert kept.parent.name == failed["run_id"]
+    assert "notebook notebooks/faults/gate.ipynb of process pg_gate could not finish" in message
+    port, name = pg.env["DAGSTER_PG_PORT"], pg.env["DAGSTER_PG_DB"]
+    assert f"Dagster's storage, Postgres at 127.0.0.1:{port}/{name}" in message, message
+    assert "`llm-assets up`" in message and "DagsterPostgresException" in message
+    assert f"Executed notebook: {kept.resolve().as_uri()}" in message
+    executed = nbformat.reads(kept.read_text(), as_version=4)  # it ran to the end
+    assert all(c.execution_count is not None for c in executed.cells if c.cell_type == "code")
+    after = rows["pg_after"]
+    assert (after["status"], after["message"]) == (FAILED, "not run: upstream failed")
+
+
 def _blocked_on_lock(url: str) -> bool:
     """True while some session waits for a lock in an upsert into cntl_cfg_log."""
     found = execute(url, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
