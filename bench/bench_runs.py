@@ -14,11 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -307,35 +310,44 @@ def stream_latency(env: dict, url: str, repeats: int) -> list[str]:
             f"({m(gaps_start):.2f} s median, worst {max(gaps_start):.2f} s)."]
 
 
+@contextmanager
+def embedded_project(prefix: str) -> Iterator[tuple[dict, Path, str]]:
+    """An embedded Postgres under a fresh LLM_ASSETS_HOME: (env for Dagster commands, home,
+    control-database URL).  This process reads the same Dagster instance.  Stopped after."""
+    from llm_assets import services
+
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["LLM_ASSETS_HOME"] = str(home)
+    os.environ.pop("LLM_ASSETS_DATABASE_URL", None)
+    os.environ.pop("LLM_ASSETS_NOTEBOOK_ENGINE", None)
+    url = services.up().url
+    env = {**os.environ, **services.local_env(), "LLM_ASSETS_PROFILE": "local",
+           "PYTHONUNBUFFERED": "1"}
+    (home / "dagster").mkdir(exist_ok=True)
+    os.environ.update(env)
+    try:
+        yield env, home, url
+    finally:
+        os.environ.pop("LLM_ASSETS_DATABASE_URL", None)  # else down() treats it as external
+        services.down()
+        shutil.rmtree(home)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--large", type=int, default=10000)
     parser.add_argument("--sections", default="1,2,3")
     args = parser.parse_args()
-    from llm_assets import services
-
-    home = Path(tempfile.mkdtemp(prefix="llm-assets-bench-runs-"))
-    os.environ["LLM_ASSETS_HOME"] = str(home)
-    os.environ.pop("LLM_ASSETS_DATABASE_URL", None)
-    url = services.up().url
-    env = {**os.environ, **services.local_env(), "LLM_ASSETS_PROFILE": "local"}
-    os.environ.update(env)  # this process reads the same Dagster instance
-    (home / "dagster").mkdir(exist_ok=True)
     load = os.getloadavg()[0]
     out = []
-    try:
+    with embedded_project("llm-assets-bench-runs-") as (env, home, url):
         if "1" in args.sections:
             out += per_step(env, url, args.repeats, [10, args.large]) + [""]
         if "2" in args.sections:
             out += notebook_overhead(env, home, url, args.repeats) + [""]
         if "3" in args.sections:
             out += stream_latency(env, url, args.repeats) + [""]
-    finally:
-        # local_env() put the embedded server's URL in LLM_ASSETS_DATABASE_URL, which down()
-        # would take for an external database and leave running
-        os.environ.pop("LLM_ASSETS_DATABASE_URL", None)
-        services.down()
     out.append(f"(load average when the benchmark started: {load:.2f})")
     print("\n".join(out))
 

@@ -18,19 +18,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_runs import _events, _execute, _fmt, _notebook_phases  # noqa: E402
+from bench.bench_runs import (  # noqa: E402
+    _events,
+    _execute,
+    _fmt,
+    _notebook_phases,
+    embedded_project,
+)
 
 STREAM = "bench_step"
 STEP_ROWS = f"""
@@ -46,29 +48,6 @@ INSERT INTO cntl_af.cntl_cfg_prcs (prcs_nm, prcs_grp, nb_path_nm) VALUES
 LOAD_ONLY = ("from dagster._core.definitions.reconstruct import ReconstructableRepository\n"
              "ReconstructableRepository.for_module('llm_assets.definitions', 'defs')"
              ".get_definition()\n")
-
-
-@contextmanager
-def embedded_project(prefix: str) -> Iterator[tuple[dict, Path, str]]:
-    """An embedded Postgres under a fresh LLM_ASSETS_HOME: (env for Dagster commands, home,
-    control-database URL).  This process reads the same Dagster instance.  Stopped after."""
-    from llm_assets import services
-
-    home = Path(tempfile.mkdtemp(prefix=prefix))
-    os.environ["LLM_ASSETS_HOME"] = str(home)
-    os.environ.pop("LLM_ASSETS_DATABASE_URL", None)
-    os.environ.pop("LLM_ASSETS_NOTEBOOK_ENGINE", None)
-    url = services.up().url
-    env = {**os.environ, **services.local_env(), "LLM_ASSETS_PROFILE": "local",
-           "PYTHONUNBUFFERED": "1"}
-    (home / "dagster").mkdir(exist_ok=True)
-    os.environ.update(env)
-    try:
-        yield env, home, url
-    finally:
-        os.environ.pop("LLM_ASSETS_DATABASE_URL", None)  # else down() treats it as external
-        services.down()
-        shutil.rmtree(home)
 
 
 def seed(url: str, n: int, sql: str) -> None:
