@@ -20,10 +20,10 @@ from contextlib import contextmanager
 
 from pydantic import BaseModel, Field
 
-from llm_assets.ai.chunking import Chunk, chunk_id
-from llm_assets.resources.embeddings import LocalEmbeddings
-from llm_assets.resources.llm import InvalidModelOutput, LocalLLM
-from llm_assets.resources.vectorstore import PgVectorStore
+from llm_assets.core.chunking import Chunk, chunk_id
+from llm_assets.backends.embeddings import LocalEmbeddings
+from llm_assets.backends.llm import InvalidModelOutput, LocalLLM
+from llm_assets.backends.vectorstore.pgvector import PgVectorStore
 
 WORDS = ("return refund shipping warranty order invoice umbrella jacket promotion discount "
          "store customer price weekly delivery basket coupon season rain summer").split()
@@ -45,7 +45,7 @@ def postgres(url: str | None):
     if url:
         yield url
         return
-    from llm_assets import services
+    from llm_assets.cli import services
 
     os.environ["LLM_ASSETS_HOME"] = tempfile.mkdtemp(prefix="bench-ai-")
     os.environ.pop("LLM_ASSETS_DATABASE_URL", None)

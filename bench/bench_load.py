@@ -31,11 +31,11 @@ t0 = time.perf_counter()
 import dagster as dg
 from dagster._core.remote_representation.external_data import RepositorySnap
 from bench.synthetic import synthetic_snapshot
-from llm_assets.control.graph import build_graph
+from llm_assets.core.graph import build_graph
 t_import = time.perf_counter()
 if kind == "ours":
-    from llm_assets.control.load import load_snapshot
-    from llm_assets.factory.build import build_definitions
+    from llm_assets.store.snapshot import load_snapshot
+    from llm_assets.defs.build import build_definitions
     snap = load_snapshot(url)
     t_start = time.perf_counter()
     defs = build_definitions(snap)
@@ -72,10 +72,10 @@ def _seed(url: str, n: int) -> None:
     import psycopg2.extras
 
     from bench.synthetic import insert_sql, synthetic_snapshot
-    from llm_assets import db
+    from llm_assets.store import connection, migrations
 
-    db.upgrade(url)
-    with db.connect(url) as conn, conn.cursor() as cur:
+    migrations.upgrade(url)
+    with connection.connect(url) as conn, conn.cursor() as cur:
         cur.execute("TRUNCATE cntl_af.cntl_cfg_prcs_depn, cntl_af.cntl_cfg_prcs, "
                     "cntl_af.cntl_cfg_prcs_grp, cntl_af.cntl_cfg_schedule, "
                     "cntl_af.cntl_cfg_strem CASCADE")
@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,1000,10000")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    from llm_assets import services
+    from llm_assets.cli import services
     from tests.support.pg import control_table_reads
 
     home = tempfile.mkdtemp(prefix="llm-assets-bench-")

@@ -31,12 +31,12 @@ mode, n = sys.argv[1], int(sys.argv[2])
 import dagster as dg
 from dagster._core.remote_representation.external_data import RepositorySnap
 from bench.synthetic import synthetic_snapshot
-from llm_assets import config
-from llm_assets.control.graph import build_graph
-from llm_assets.control.validate import validate
-from llm_assets.factory.assets import process_asset
-from llm_assets.factory.build import build_definitions
-from llm_assets.runner import ProcessRunner
+from llm_assets.core import settings
+from llm_assets.core.graph import build_graph
+from llm_assets.core.validate import validate
+from llm_assets.defs.assets import process_asset
+from llm_assets.defs.build import build_definitions
+from llm_assets.runtime.runner import ProcessRunner
 snap = synthetic_snapshot(n)
 phases = {{}}
 t = time.perf_counter()
@@ -45,13 +45,13 @@ def mark(name):
     now = time.perf_counter()
     phases[name] = now - t
     t = now
-result = validate(snap, config.notebooks_dir()); mark("validate rows")
+result = validate(snap, settings.notebooks_dir()); mark("validate rows")
 graph = build_graph(snap); mark("process graph")
 if mode == "llm_assets":
     defs = build_definitions(snap, validation=result); mark("assets, jobs, sensors, checks")
 else:
     runner = ProcessRunner(snap)
-    from llm_assets.resources.profile import resources_for_profile
+    from llm_assets.backends.profile import resources_for_profile
     defs = dg.Definitions(assets=[process_asset(snap, p, graph, runner)
                                   for p in snap.processes],
                           resources=resources_for_profile()); mark("assets, jobs, sensors, checks")

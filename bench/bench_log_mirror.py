@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def _control_db(tmp: Path) -> tuple[str, bool]:
-    from llm_assets import db, services
+    from llm_assets.store import connection, migrations
+from llm_assets.cli import services
 
     url = os.environ.get("LLM_ASSETS_DATABASE_URL")
     started = False
@@ -39,16 +40,16 @@ def _control_db(tmp: Path) -> tuple[str, bool]:
         url = services.up().url
         os.environ["LLM_ASSETS_DATABASE_URL"] = url
         started = True
-    db.upgrade(url)
-    with db.connect(url) as conn, conn.cursor() as cur:
+    migrations.upgrade(url)
+    with connection.connect(url) as conn, conn.cursor() as cur:
         cur.execute("TRUNCATE cntl_af.cntl_cfg_log")
     return url, started
 
 
 def _count(url: str) -> int:
-    from llm_assets import db
+    from llm_assets.store import connection, migrations
 
-    with db.connect(url) as conn, conn.cursor() as cur:
+    with connection.connect(url) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM cntl_af.cntl_cfg_log")
         return cur.fetchone()[0]
 
@@ -56,7 +57,7 @@ def _count(url: str) -> int:
 def _tick(instance, cursor):
     import dagster as dg
 
-    from llm_assets.sensors import log_mirror_sensor
+    from llm_assets.defs.log_mirror import log_mirror_sensor
 
     started = time.perf_counter()
     result = log_mirror_sensor()(dg.build_sensor_context(instance=instance, cursor=cursor))
@@ -84,7 +85,7 @@ def lag(instance, url: str, cursor: str, interval: float, duration: float,
         rate: float) -> dict:
     import dagster as dg
 
-    from llm_assets import db
+    from llm_assets.store import connection, migrations
     from tests.log.synthetic import synthetic_job, synthetic_run
 
     job = synthetic_job(("lag_a", "lag_b"), stream="lag")
@@ -113,7 +114,7 @@ def lag(instance, url: str, cursor: str, interval: float, duration: float,
     ticks.append(seconds)
     ends = {r.dagster_run.run_id: r.end_time
             for r in instance.get_run_records(filters=dg.RunsFilter(run_ids=produced))}
-    with db.connect(url) as conn, conn.cursor() as cur:
+    with connection.connect(url) as conn, conn.cursor() as cur:
         cur.execute("SELECT run_id, max(extract(epoch FROM upt_dt)) FROM cntl_af.cntl_cfg_log "
                     "WHERE prcs_nm IN ('lag_a', 'lag_b') GROUP BY run_id")
         written = dict(cur.fetchall())
@@ -133,7 +134,7 @@ def main() -> None:
 
     import dagster as dg
 
-    from llm_assets import services
+    from llm_assets.cli import services
 
     with tempfile.TemporaryDirectory(prefix="bench-log-mirror-") as tmp:
         url, started = _control_db(Path(tmp))

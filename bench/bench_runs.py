@@ -54,10 +54,10 @@ def _seed(url: str, n: int) -> None:
     import psycopg2.extras
 
     from bench.synthetic import insert_sql, synthetic_snapshot
-    from llm_assets import db
+    from llm_assets.store import connection, migrations
 
-    db.upgrade(url)
-    with db.connect(url) as conn, conn.cursor() as cur:
+    migrations.upgrade(url)
+    with connection.connect(url) as conn, conn.cursor() as cur:
         cur.execute("TRUNCATE cntl_af.cntl_cfg_prcs_depn, cntl_af.cntl_cfg_prcs, "
                     "cntl_af.cntl_cfg_prcs_grp, cntl_af.cntl_cfg_schedule, "
                     "cntl_af.cntl_cfg_strem, cntl_af.cntl_cfg_log CASCADE")
@@ -314,7 +314,7 @@ def stream_latency(env: dict, url: str, repeats: int) -> list[str]:
 def embedded_project(prefix: str) -> Iterator[tuple[dict, Path, str]]:
     """An embedded Postgres under a fresh LLM_ASSETS_HOME: (env for Dagster commands, home,
     control-database URL).  This process reads the same Dagster instance.  Stopped after."""
-    from llm_assets import services
+    from llm_assets.cli import services
 
     home = Path(tempfile.mkdtemp(prefix=prefix))
     os.environ["LLM_ASSETS_HOME"] = str(home)

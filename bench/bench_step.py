@@ -55,10 +55,10 @@ def seed(url: str, n: int, sql: str) -> None:
     import psycopg2.extras
 
     from bench.synthetic import insert_sql, synthetic_snapshot
-    from llm_assets import db
+    from llm_assets.store import connection, migrations
 
-    db.upgrade(url)
-    with db.connect(url) as conn, conn.cursor() as cur:
+    migrations.upgrade(url)
+    with connection.connect(url) as conn, conn.cursor() as cur:
         cur.execute("TRUNCATE cntl_af.cntl_cfg_prcs_depn, cntl_af.cntl_cfg_prcs, "
                     "cntl_af.cntl_cfg_prcs_grp, cntl_af.cntl_cfg_schedule, "
                     "cntl_af.cntl_cfg_strem, cntl_af.cntl_cfg_log CASCADE")

@@ -74,7 +74,7 @@ def _max_concurrent(env: dict, run_id: str) -> tuple[int, str]:
 # with the Postgres storage modules too
 INSTANCE_START = r"""
 import importlib, json, os, sys, time
-from llm_assets.factory.scope import PRELOAD_MODULES
+from llm_assets.defs.executor import PRELOAD_MODULES
 for name in (*PRELOAD_MODULES, *sys.argv[1:]):
     importlib.import_module(name)
 import dagster as dg

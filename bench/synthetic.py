@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from llm_assets.control.models import (
+from llm_assets.core.models import (
     ControlSnapshot,
     Dependency,
     Process,

@@ -1,137 +1,14 @@
-"""What a process notebook uses: its parameters, its result, its row counts.
+"""What a process notebook imports: `from llm_assets import nb` (see llm_assets.runtime.nb)."""
 
-In a notebook:
+from llm_assets.runtime.nb import (
+    PARAMETER_KEYS,
+    Params,
+    bind,
+    check,
+    collect,
+    params,
+    report,
+    result,
+)
 
-    from llm_assets import nb                      # first cell
-
-    params = nb.bind({"process": "my_process"})   # the cell tagged `parameters`: defaults
-                                                   # for running by hand in Jupyter
-
-    ... work ...
-    nb.report(source_row=120, target_row=118)      # materialization metadata + log row counts
-    nb.result(df)                                  # value handed to dependent processes
-
-When llm_assets runs the notebook, dagstermill replaces the `parameters` cell with its own
-context cell and llm_assets inserts, right after it, `params = nb.bind({...})` holding the
-real parameters (see `PARAMETER_KEYS`).  Run by hand, `bind` fills the missing keys with
-defaults, `result` returns its value and `report` prints.
-
-A process can also be a plain `.py` script (no kernel: see `llm_assets/script_runner.py`);
-it reads its parameters with `params = nb.params({...defaults for a hand run...})`.
-"""
-
-from __future__ import annotations
-
-import json
-import os
-import pickle
-from pathlib import Path
-from typing import Any
-
-PARAMETER_KEYS = {
-    "stream": "stream name (cntl_cfg_strem.strem_nm)",
-    "group": "process group (cntl_cfg_prcs_grp.prcs_grp)",
-    "process": "process name (cntl_cfg_prcs.prcs_nm)",
-    "run_id": "Dagster run id ('manual' when run by hand)",
-    "data_dt": "data date, ISO yyyy-mm-dd: the schedule's date, else the run date",
-    "nb_parm": "the raw nb_parm string",
-    "nb_args": "nb_parm parsed: positional values (pipe items or JSON array)",
-    "nb_kwargs": "nb_parm parsed: named values (k=v pipe items or JSON object)",
-    "sys_file": "the sys-file row as a dict (sys_nm, file_type, dlm, chunk_size, overlap) or None",
-    "embed_model": "embedding model name from the control row",
-    "gen_model": "generation model name from the control row",
-    "collection": "vector collection name from the control row",
-    "question": "the stream's question (RAG streams)",
-    "upstream": "names of the processes whose results this notebook receives as variables",
-    "profile": "local or compose",
-}
-
-_DEFAULTS: dict[str, Any] = {
-    "stream": "manual", "group": "manual", "process": "manual", "run_id": "manual",
-    "data_dt": None, "nb_parm": None, "nb_args": [], "nb_kwargs": {}, "sys_file": None,
-    "embed_model": None, "gen_model": None, "collection": None, "question": None,
-    "upstream": [], "profile": "local",
-}
-
-_state: dict[str, Any] = {"out_dir": None, "params": None}
-
-
-class Params(dict):
-    """The parameter mapping; keys also readable as attributes (`params.process`)."""
-
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self[key]
-        except KeyError as err:
-            raise AttributeError(f"no parameter {key!r}; known: {sorted(self)}") from err
-
-
-def bind(values: dict[str, Any]) -> Params:
-    """Bind the notebook's parameters (defaults for keys not given)."""
-    import datetime as _dt
-
-    merged = dict(_DEFAULTS)
-    merged["data_dt"] = _dt.date.today().isoformat()
-    merged.update(values)
-    out_dir = merged.pop("_out_dir", None)
-    _state["out_dir"] = Path(out_dir) if out_dir else None
-    return Params(merged)
-
-
-def params(defaults: dict[str, Any] | None = None) -> Params:
-    """The parameters of a `.py` process: those llm_assets bound for this run, else (a hand
-    run, `python notebooks/x.py`) `defaults` bound like `bind` does."""
-    if _state["params"] is not None:
-        return _state["params"]
-    return bind(dict(defaults or {}))
-
-
-def in_run() -> bool:
-    return _state["out_dir"] is not None
-
-
-def result(value: Any) -> Any:
-    """Hand `value` (DataFrame, dict, list of records, ...) to the dependent processes."""
-    out = _state["out_dir"]
-    if out is not None:
-        tmp = out / "result.pkl.tmp"
-        with open(tmp, "wb") as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, out / "result.pkl")
-    return value
-
-
-def report(source_row: int | None = None, target_row: int | None = None, **metadata: Any):
-    """Record row counts (and any other JSON-able values) as materialization metadata.
-
-    `source_row` and `target_row` are what the CNTL_CFG_LOG row records.  Calls merge.
-    """
-    entries = dict(metadata)
-    if source_row is not None:
-        entries["source_row"] = int(source_row)
-    if target_row is not None:
-        entries["target_row"] = int(target_row)
-    out = _state["out_dir"]
-    if out is None:
-        print("llm_assets report:", json.dumps(entries, default=str))  # noqa: T201
-        return entries
-    path = out / "metadata.json"
-    current = json.loads(path.read_text()) if path.exists() else {}
-    current.update(entries)
-    tmp = out / "metadata.json.tmp"
-    tmp.write_text(json.dumps(current, default=str))
-    os.replace(tmp, path)
-    return entries
-
-
-def collect(out_dir: Path) -> tuple[Any, dict]:
-    """What a run's `result` and `report` calls left in `out_dir`: (value or None, metadata).
-    Used by llm_assets after the notebook or script ran."""
-    value = None
-    result_file = Path(out_dir) / "result.pkl"
-    if result_file.exists():
-        with open(result_file, "rb") as handle:
-            value = pickle.load(handle)
-    meta_file = Path(out_dir) / "metadata.json"
-    reported = json.loads(meta_file.read_text()) if meta_file.exists() else {}
-    return value, reported
+__all__ = ["PARAMETER_KEYS", "Params", "bind", "check", "collect", "params", "report", "result"]

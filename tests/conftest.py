@@ -26,7 +26,7 @@ def session_home() -> Path:
 @pytest.fixture(scope="session")
 def pg_server(session_home: Path):
     """One embedded Postgres for the whole test session (started by llm_assets itself)."""
-    from llm_assets import services
+    from llm_assets.cli import services
 
     old = os.environ.get("LLM_ASSETS_HOME")
     os.environ["LLM_ASSETS_HOME"] = str(session_home)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg2
 import pytest
 
-from llm_assets import db
-from llm_assets.control.load import load_snapshot
+from llm_assets.store import connection, migrations
+from llm_assets.store.snapshot import load_snapshot
 from tests.support.pg import execute, prepare
 
 pytestmark = pytest.mark.e2e
@@ -41,4 +41,4 @@ def test_app_role_reads_config_writes_log_and_nothing_else(pg_url, monkeypatch):
     rows = execute(pg_url, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'llm_assets_app'")
     assert rows == [(True,)]
     # and upgrade stays idempotent
-    assert db.upgrade(pg_url) == []
+    assert migrations.upgrade(pg_url) == []

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from llm_assets import config
-from llm_assets.errors import ConfigError
-from llm_assets.factory.build import _retry_policy
+from llm_assets.core import settings
+from llm_assets.core.errors import ConfigError
+from llm_assets.defs.build import _retry_policy
 from tests.support.pg import prepare
 from tests.support.project import project_env, run
 
@@ -46,9 +46,9 @@ def test_unknown_timezone_is_named(monkeypatch, raw):
     monkeypatch.setenv("LLM_ASSETS_TIMEZONE", raw)
     with pytest.raises(ConfigError, match=rf"LLM_ASSETS_TIMEZONE={raw!r} is not a timezone: "
                                           r"set it to an IANA name such as UTC"):
-        config.timezone()
+        settings.timezone()
     monkeypatch.setenv("LLM_ASSETS_TIMEZONE", "Europe/Paris")
-    assert config.timezone() == "Europe/Paris"
+    assert settings.timezone() == "Europe/Paris"
 
 
 @pytest.mark.e2e
@@ -72,7 +72,7 @@ def test_code_location_load_names_the_bad_setting(pg_url, tmp_path, name, raw, t
 @pytest.mark.e2e
 def test_schedules_use_the_configured_timezone(pg_url, monkeypatch):
     """A valid timezone still reaches the schedules (the check did not change the value)."""
-    from llm_assets.factory.build import load_definitions
+    from llm_assets.defs.build import load_definitions
 
     prepare(pg_url, "001_demo_sales.sql")
     monkeypatch.setenv("LLM_ASSETS_DATABASE_URL", pg_url)
@@ -86,8 +86,8 @@ def test_schedules_use_the_configured_timezone(pg_url, monkeypatch):
 def test_wrong_ollama_host_names_url_and_variable(monkeypatch):
     """OLLAMA_HOST pointing where nothing listens (compose profile, resources as the code
     location builds them)."""
-    from llm_assets.errors import ServiceUnavailable
-    from llm_assets.resources.profile import resources_for_profile
+    from llm_assets.core.errors import ServiceUnavailable
+    from llm_assets.backends.profile import resources_for_profile
     from tests.support.s3 import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
@@ -103,8 +103,8 @@ def test_wrong_ollama_host_names_url_and_variable(monkeypatch):
 
 @pytest.mark.unit
 def test_wrong_weaviate_url_names_url_and_variable(monkeypatch):
-    from llm_assets.errors import ServiceUnavailable
-    from llm_assets.resources.profile import resources_for_profile
+    from llm_assets.core.errors import ServiceUnavailable
+    from llm_assets.backends.profile import resources_for_profile
     from tests.support.s3 import free_port
 
     url = f"http://127.0.0.1:{free_port()}"

@@ -6,11 +6,11 @@ import dagster as dg
 import psycopg2
 import pytest
 
-from llm_assets import config
-from llm_assets.control.models import ControlSnapshot, Process, ProcessGroup, Stream
-from llm_assets.control.validate import validate
-from llm_assets.errors import ConfigError
-from llm_assets.runner import notebook_path
+from llm_assets.core import settings
+from llm_assets.core.models import ControlSnapshot, Process, ProcessGroup, Stream
+from llm_assets.core.validate import validate
+from llm_assets.core.errors import ConfigError
+from llm_assets.runtime.runner import notebook_path
 from tests.support.pg import execute, prepare
 
 
@@ -22,7 +22,7 @@ def _one(process: Process) -> ControlSnapshot:
 @pytest.mark.unit
 def test_unicode_process_name_is_reported_not_crashing():
     result = validate(_one(Process("données_é", "g", "demo/sales_orders.ipynb")),
-                      config.notebooks_dir())
+                      settings.notebooks_dir())
     assert any("données_é" in str(p) and "not a valid Dagster asset name" in str(p)
                for p in result.problems)
     assert "s" in result.excluded
@@ -46,7 +46,7 @@ def test_notebook_outside_notebooks_dir_is_refused_at_run_time(tmp_path, path):
 def test_unknown_profile_names_the_variable(monkeypatch):
     monkeypatch.setenv("LLM_ASSETS_PROFILE", "prod")
     with pytest.raises(ConfigError, match="LLM_ASSETS_PROFILE='prod' is not a profile"):
-        config.profile()
+        settings.profile()
 
 
 @pytest.mark.e2e
@@ -61,7 +61,7 @@ def test_name_longer_than_the_column_is_rejected_by_the_database(pg_url):
 @pytest.mark.e2e
 def test_quotes_and_sql_in_names_and_params_are_data_not_code(pg_url):
     """Every statement is parameterized: hostile text round-trips and drops nothing."""
-    from llm_assets.control.load import load_snapshot
+    from llm_assets.store.snapshot import load_snapshot
 
     prepare(pg_url, "001_demo_sales.sql")
     hostile = "x'); DROP TABLE cntl_af.cntl_cfg_log; --"
@@ -73,7 +73,7 @@ def test_quotes_and_sql_in_names_and_params_are_data_not_code(pg_url):
     assert snapshot.process_by_name["demo_sales_orders"].nb_parm == hostile
     assert snapshot.stream_by_name["it's \"quoted\""].question == hostile
     assert execute(pg_url, "SELECT to_regclass('cntl_af.cntl_cfg_log')")[0][0] is not None
-    result = validate(snapshot, config.notebooks_dir())
+    result = validate(snapshot, settings.notebooks_dir())
     assert any("it's \"quoted\"" in str(p) for p in result.problems)  # reported, not executed
 
 
@@ -86,7 +86,7 @@ def test_quotes_and_sql_in_names_and_params_are_data_not_code(pg_url):
 def test_truncated_or_invalid_llm_output_is_named(reply, text):
     from pydantic import BaseModel
 
-    from llm_assets.resources.llm import InvalidModelOutput, parse_reply
+    from llm_assets.backends.llm import InvalidModelOutput, parse_reply
 
     class Pick(BaseModel):
         customer_id: int
@@ -98,7 +98,7 @@ def test_truncated_or_invalid_llm_output_is_named(reply, text):
 
 @pytest.mark.unit
 def test_model_name_typo_in_the_local_map_names_the_aliases(monkeypatch):
-    from llm_assets.ai.models import resolve_local
+    from llm_assets.backends.model_map import resolve_local
 
     monkeypatch.setenv("LLM_ASSETS_LOCAL_MODEL_MAP", '{"llama3.2:1b": "smolm2"}')
     with pytest.raises(ConfigError, match=r"local model 'smolm2': smolm2 does not exist; fix "
@@ -133,7 +133,7 @@ def test_missing_secret_env_var_is_named_and_nothing_is_written(pg_url, tmp_path
 
 @pytest.mark.unit
 def test_llm_limits_that_are_not_numbers_are_named(monkeypatch):
-    from llm_assets.resources.profile import resources_for_profile
+    from llm_assets.backends.profile import resources_for_profile
 
     monkeypatch.setenv("LLM_ASSETS_LLM_TIMEOUT", "soon")
     with pytest.raises(ConfigError, match="LLM_ASSETS_LLM_TIMEOUT='soon' is not a number: "

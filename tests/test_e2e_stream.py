@@ -85,9 +85,9 @@ def test_tier_order_dependencies_and_zero_control_queries_in_a_run(pg_url, tmp_p
 
 
 def test_asset_graph_groups_are_process_groups(pg_url, tmp_path, monkeypatch):
-    from llm_assets.control.load import load_snapshot
-    from llm_assets.factory.build import STATUS_GROUP, build_definitions
-    from llm_assets.resources.profile import resources_for_profile
+    from llm_assets.store.snapshot import load_snapshot
+    from llm_assets.defs.build import STATUS_GROUP, build_definitions
+    from llm_assets.backends.profile import resources_for_profile
 
     prepare(pg_url, "001_demo_sales.sql", "tests/fixtures/tiers.sql")
     monkeypatch.setenv("LLM_ASSETS_HOME", str(tmp_path))

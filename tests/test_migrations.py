@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg2
 import pytest
 
-from llm_assets import db
+from llm_assets.store import connection, migrations
 from tests.support.pg import execute, prepare
 
 pytestmark = pytest.mark.e2e
@@ -15,10 +15,10 @@ TABLES = {"cntl_cfg_strem", "cntl_cfg_prcs_grp", "cntl_cfg_prcs", "cntl_cfg_sys_
 
 
 def test_upgrade_is_idempotent_and_recorded(pg_url):
-    first = db.upgrade(pg_url)
+    first = migrations.upgrade(pg_url)
     assert first and first[0] == "001"
-    assert db.upgrade(pg_url) == []
-    applied = [v for v, _, _ in db.applied(pg_url)]
+    assert migrations.upgrade(pg_url) == []
+    applied = [v for v, _, _ in migrations.applied(pg_url)]
     assert applied == first
     rows = execute(pg_url, "SELECT table_name FROM information_schema.tables "
                            "WHERE table_schema = 'cntl_af'")
@@ -26,17 +26,17 @@ def test_upgrade_is_idempotent_and_recorded(pg_url):
 
 
 def test_changed_migration_is_refused_and_nothing_is_dropped(pg_url, tmp_path):
-    from llm_assets import config
+    from llm_assets.core import settings
 
     prepare(pg_url, "001_demo_sales.sql")
     copy = tmp_path / "migrations"
     copy.mkdir()
-    for path in (config.sql_dir() / "migrations").glob("*.sql"):
+    for path in (settings.sql_dir() / "migrations").glob("*.sql"):
         (copy / path.name).write_text(path.read_text())
     (copy / "001_control_schema.sql").write_text("-- edited\n" + (
-        config.sql_dir() / "migrations" / "001_control_schema.sql").read_text())
+        settings.sql_dir() / "migrations" / "001_control_schema.sql").read_text())
     with pytest.raises(Exception, match="applied with different content"):
-        db.upgrade(pg_url, copy)
+        migrations.upgrade(pg_url, copy)
     assert execute(pg_url, "SELECT count(*) FROM cntl_af.cntl_cfg_prcs")[0][0] == 3
 
 

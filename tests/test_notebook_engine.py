@@ -8,8 +8,8 @@ import pickle
 
 import pytest
 
-from llm_assets.control.log import FAILED, SUCCESS
-from llm_assets.errors import ConfigError
+from llm_assets.store.log import FAILED, SUCCESS
+from llm_assets.core.errors import ConfigError
 from tests.log.conftest import log_rows
 from tests.support.pg import prepare
 from tests.support.project import ROOT, project_env, run
@@ -50,9 +50,9 @@ def test_papermill_engine_runs_a_chain_and_keeps_failures(pg_url, tmp_path, monk
 
 @pytest.mark.unit
 def test_unknown_engine_is_named(monkeypatch):
-    from llm_assets import config
+    from llm_assets.core import settings
 
     monkeypatch.setenv("LLM_ASSETS_NOTEBOOK_ENGINE", "jupyter")
     with pytest.raises(ConfigError, match="LLM_ASSETS_NOTEBOOK_ENGINE='jupyter' is not an "
                                           "engine; use one of dagstermill, papermill"):
-        config.notebook_engine()
+        settings.notebook_engine()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from llm_assets.control.load import load_snapshot
-from llm_assets.control.models import ControlSnapshot
-from llm_assets.control.params import ParameterError, parse_nb_parm
+from llm_assets.store.snapshot import load_snapshot
+from llm_assets.core.fingerprint import snapshot_fingerprint
+from llm_assets.core.models import ControlSnapshot
+from llm_assets.core.params import ParameterError, parse_nb_parm
 from tests.support.pg import control_table_reads, execute, prepare
 
 
@@ -26,7 +27,7 @@ def test_snapshot_round_trips_and_reads_each_table_once(pg_url):
     text = snapshot.to_json()
     again = ControlSnapshot.from_json(text)
     assert again == snapshot and again.to_json() == text
-    assert again.fingerprint == snapshot.fingerprint
+    assert snapshot_fingerprint(again) == snapshot_fingerprint(snapshot)
     assert snapshot.process_by_name["bulk_1"].nb_parm == "q='x'; DROP TABLE y"
     assert all(isinstance(p.upt_dt, str) for p in snapshot.processes)
 
@@ -57,9 +58,9 @@ def test_rows_changed_while_the_snapshot_loads_give_a_consistent_view(pg_url, mo
     of cntl_cfg_prcs and our read of cntl_cfg_prcs_depn: the snapshot is the state before the
     edit, whole (one REPEATABLE READ transaction), and validates cleanly; the next load sees
     the state after, whole."""
-    from llm_assets import config
-    from llm_assets.control import load
-    from llm_assets.control.validate import validate
+    from llm_assets.core import settings
+    from llm_assets.store import snapshot as load
+    from llm_assets.core.validate import validate
 
     prepare(pg_url)
     execute(pg_url, """
@@ -92,10 +93,10 @@ def test_rows_changed_while_the_snapshot_loads_give_a_consistent_view(pg_url, mo
     assert edits  # the edit was committed mid-load
     assert {p.prcs_nm for p in during.processes} == {"p_a", "p_b", "p_c"}
     assert {(d.prcs_nm, d.dpnd_prcs_nm) for d in during.dependencies} == {("p_c", "p_b")}
-    assert validate(during, config.notebooks_dir()).ok
+    assert validate(during, settings.notebooks_dir()).ok
 
     monkeypatch.undo()
     after = load_snapshot(pg_url)
     assert {p.prcs_nm for p in after.processes} == {"p_a", "p_c", "p_new"}
     assert {(d.prcs_nm, d.dpnd_prcs_nm) for d in after.dependencies} == {("p_c", "p_new")}
-    assert validate(after, config.notebooks_dir()).ok
+    assert validate(after, settings.notebooks_dir()).ok

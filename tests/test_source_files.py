@@ -1,5 +1,5 @@
 """Bad source files: each gives an error naming the file and the fix, through the same code
-the ingestion notebooks call (`llm_assets.demo.ingest`, `llm_assets.ai.chunking`) on a real
+the ingestion notebooks call (`llm_assets_demo.ingest`, `llm_assets.core.chunking`) on a real
 data lake directory; nothing is written to the collection or the manifest."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ import resource
 
 import pytest
 
-from llm_assets.ai.chunking import chunk_bytes
-from llm_assets.demo.ingest import MANIFEST, ingest_documents, read_table
-from llm_assets.demo.pdf import write_pdf
-from llm_assets.errors import ConfigError
-from llm_assets.resources.datalake import LocalDataLake
+from llm_assets.core.chunking import chunk_bytes
+from llm_assets_demo.ingest import MANIFEST, ingest_documents, read_table
+from llm_assets_demo.pdf import write_pdf
+from llm_assets.core.errors import ConfigError
+from llm_assets.backends.datalake import LocalDataLake
 
 pytestmark = pytest.mark.unit
 
@@ -92,7 +92,7 @@ def test_file_far_larger_than_memory_friendly_fails_before_reading(tmp_path, mon
 
 
 def test_unparsable_source_size_limit_is_named(monkeypatch):
-    from llm_assets.demo.ingest import max_source_bytes
+    from llm_assets_demo.ingest import max_source_bytes
 
     monkeypatch.setenv("LLM_ASSETS_MAX_SOURCE_MB", "lots")
     with pytest.raises(ConfigError, match="LLM_ASSETS_MAX_SOURCE_MB='lots' is not a number"):

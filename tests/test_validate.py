@@ -5,9 +5,9 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from llm_assets import config
-from llm_assets.control.load import load_snapshot
-from llm_assets.control.models import (
+from llm_assets.core import settings
+from llm_assets.store.snapshot import load_snapshot
+from llm_assets.core.models import (
     ControlSnapshot,
     Dependency,
     Process,
@@ -15,7 +15,7 @@ from llm_assets.control.models import (
     Stream,
     SysFile,
 )
-from llm_assets.control.validate import validate
+from llm_assets.core.validate import validate
 from tests.support.pg import prepare
 from tests.support.project import project_env, run
 
@@ -70,8 +70,8 @@ def test_validate_names_every_defect_and_clean_stream_runs(pg_url, tmp_path):
 
 @pytest.mark.e2e
 def test_excluded_streams_are_visible_in_the_definitions(pg_url, tmp_path, monkeypatch):
-    from llm_assets.factory.build import STATUS_ASSET, build_definitions
-    from llm_assets.resources.profile import resources_for_profile
+    from llm_assets.defs.build import STATUS_ASSET, build_definitions
+    from llm_assets.backends.profile import resources_for_profile
 
     prepare(pg_url, FIXTURE)
     monkeypatch.setenv("LLM_ASSETS_HOME", str(tmp_path))
@@ -115,13 +115,13 @@ def _snap(**tables) -> ControlSnapshot:
      "is neither a .ipynb notebook nor a .py script"),
 ])
 def test_rules_the_database_cannot_enforce(tables, text):
-    result = validate(_snap(**tables), config.notebooks_dir())
+    result = validate(_snap(**tables), settings.notebooks_dir())
     assert any(text in str(p) for p in result.problems), [str(p) for p in result.problems]
 
 
 @pytest.mark.unit
 def test_clean_snapshot_has_no_problem_and_excludes_nothing():
-    result = validate(_snap(), config.notebooks_dir())
+    result = validate(_snap(), settings.notebooks_dir())
     assert result.ok and result.excluded == {}
 
 
@@ -135,6 +135,6 @@ def test_exclusion_propagates_to_dependent_streams():
                    Process("pc", "gc", "demo/sales_orders.ipynb")),
         dependencies=(Dependency("pb", "pa"), Dependency("pc", "pb")),
     )
-    result = validate(snap, config.notebooks_dir())
+    result = validate(snap, settings.notebooks_dir())
     assert set(result.excluded) == {"a", "b", "c"}
     assert "depends on excluded stream(s) a" in result.excluded["b"][0]

@@ -16,13 +16,13 @@ def ollama_server():
 
 @pytest.fixture(scope="session")
 def local_embeddings():
-    from llm_assets.resources.embeddings import LocalEmbeddings
+    from llm_assets.backends.embeddings import LocalEmbeddings
 
     return LocalEmbeddings()
 
 
 @pytest.fixture(scope="session")
 def local_llm():
-    from llm_assets.resources.llm import LocalLLM
+    from llm_assets.backends.llm import LocalLLM
 
     return LocalLLM(max_tokens=200)

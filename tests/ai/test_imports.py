@@ -13,9 +13,9 @@ pytestmark = pytest.mark.unit
 def test_importing_the_ai_modules_loads_no_backend():
     code = (
         "import sys\n"
-        "import llm_assets.ai.chunking, llm_assets.ai.models, llm_assets.resources.embeddings\n"
-        "import llm_assets.resources.llm, llm_assets.resources.vectorstore\n"
-        "import llm_assets.resources.weaviate_store\n"
+        "import llm_assets.core.chunking, llm_assets.backends.model_map, llm_assets.backends.embeddings\n"
+        "import llm_assets.backends.llm, llm_assets.backends.vectorstore.pgvector\n"
+        "import llm_assets.backends.vectorstore.weaviate\n"
         "heavy = {'torch', 'sentence_transformers', 'llama_cpp', 'weaviate', 'ollama',"
         " 'psycopg2', 'pypdf'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
@@ -26,6 +26,6 @@ def test_importing_the_ai_modules_loads_no_backend():
 
 
 def test_llm_pool_name():
-    from llm_assets.ai import LLM_POOL
+    from llm_assets.core.names import LLM_POOL
 
     assert LLM_POOL == "llm"

@@ -9,11 +9,11 @@ import dagster as dg
 import pytest
 from pydantic import BaseModel, Field
 
-from llm_assets.ai import models
-from llm_assets.ai.chunking import chunk_bytes
-from llm_assets.resources.embeddings import LocalEmbeddings
-from llm_assets.resources.llm import InvalidModelOutput, LocalLLM, bounded_schema
-from llm_assets.resources.vectorstore import PgVectorStore
+from llm_assets.backends import model_map
+from llm_assets.core.chunking import chunk_bytes
+from llm_assets.backends.embeddings import LocalEmbeddings
+from llm_assets.backends.llm import InvalidModelOutput, LocalLLM, bounded_schema
+from llm_assets.backends.vectorstore.pgvector import PgVectorStore
 
 pytestmark = pytest.mark.slow
 
@@ -90,7 +90,7 @@ def test_bounded_schema_only_adds_bounds():
 
 
 def test_resources_report_substitution_once_per_run():
-    models._REPORTED.clear()
+    model_map._REPORTED.clear()
     instance = dg.DagsterInstance.ephemeral()
 
     @dg.asset

@@ -8,9 +8,9 @@ import random
 import psycopg2
 import pytest
 
-from llm_assets.ai.chunking import Chunk, chunk_bytes, chunk_id
-from llm_assets.errors import ConfigError
-from llm_assets.resources.vectorstore import DimensionMismatch, PgVectorStore, fuse
+from llm_assets.core.chunking import Chunk, chunk_bytes, chunk_id
+from llm_assets.core.errors import ConfigError
+from llm_assets.backends.vectorstore.pgvector import DimensionMismatch, PgVectorStore, fuse
 
 
 def _unit(values):
@@ -121,7 +121,7 @@ def test_missing_collection_and_bad_input_are_clear(store):
 
 
 def test_fuse_is_relative_score_fusion():
-    from llm_assets.resources.vectorstore import Hit
+    from llm_assets.backends.vectorstore.pgvector import Hit
 
     v = [Hit("a", "d", 0, "a", 0.9), Hit("b", "d", 1, "b", 0.5)]
     k = [Hit("b", "d", 1, "b", 3.0), Hit("c", "d", 2, "c", 1.0)]

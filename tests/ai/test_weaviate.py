@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pytest
 from weaviate.classes.data import DataObject
 
-from llm_assets.ai.chunking import Chunk, chunk_id
-from llm_assets.errors import ConfigError
-from llm_assets.resources.vectorstore import DimensionMismatch, VectorStoreError
-from llm_assets.resources.weaviate_store import (
+from llm_assets.core.chunking import Chunk, chunk_id
+from llm_assets.core.errors import ConfigError
+from llm_assets.backends.vectorstore.pgvector import DimensionMismatch, VectorStoreError
+from llm_assets.backends.vectorstore.weaviate import (
     WeaviateVectorStore,
     build_filter,
     weaviate_name,
@@ -152,7 +152,7 @@ def test_names_and_filters():
 
 @pytest.mark.unit
 def test_unreachable_weaviate_names_the_url():
-    from llm_assets.errors import ServiceUnavailable
+    from llm_assets.core.errors import ServiceUnavailable
 
     store = WeaviateVectorStore(url="http://127.0.0.1:9", grpc_port=10, timeout_seconds=2)
     with pytest.raises(ServiceUnavailable, match=r"127.0.0.1:9.*docker compose up weaviate"):

@@ -108,7 +108,7 @@ def test_both_streams_end_to_end_on_small_data(pg_url, tmp_path):
 
 
 def _mirror_again(env: dict, run_id: str) -> None:
-    from llm_assets.sensors import mirror_after_cli_run
+    from llm_assets.defs.log_mirror import mirror_after_cli_run
 
     saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "LLM_ASSETS_DATABASE_URL")}
     os.environ.update({k: env[k] for k in saved})
@@ -124,9 +124,9 @@ def _mirror_again(env: dict, run_id: str) -> None:
 
 
 def test_demo_seeds_are_rerunnable_and_valid(pg_url):
-    from llm_assets import config
-    from llm_assets.control.load import load_snapshot
-    from llm_assets.control.validate import validate
+    from llm_assets.core import settings
+    from llm_assets.store.snapshot import load_snapshot
+    from llm_assets.core.validate import validate
 
     prepare(pg_url, *SEEDS, *SEEDS)
     counts = {t: execute(pg_url, f"SELECT count(*) FROM cntl_af.{t}")[0][0]
@@ -134,5 +134,5 @@ def test_demo_seeds_are_rerunnable_and_valid(pg_url):
                         "cntl_cfg_sys_file", "cntl_cfg_prcs_depn", "cntl_cfg_schedule")}
     assert counts == {"cntl_cfg_strem": 2, "cntl_cfg_prcs_grp": 8, "cntl_cfg_prcs": 12,
                       "cntl_cfg_sys_file": 4, "cntl_cfg_prcs_depn": 14, "cntl_cfg_schedule": 2}
-    result = validate(load_snapshot(pg_url), config.notebooks_dir())
+    result = validate(load_snapshot(pg_url), settings.notebooks_dir())
     assert result.ok, result.problems

@@ -10,9 +10,9 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from llm_assets import checks
-from llm_assets.control.models import ControlSnapshot, Process, ProcessGroup, Stream
-from llm_assets.demo import generate, metrics, profiles, ranking, reco, report
+from llm_assets.defs import checks
+from llm_assets.core.models import ControlSnapshot, Process, ProcessGroup, Stream
+from llm_assets_demo import generate, metrics, profiles, ranking, reco, report
 
 pytestmark = pytest.mark.unit
 
@@ -104,7 +104,7 @@ def _snapshot() -> ControlSnapshot:
     ({"retrieval_recall_at_5": 0.5, "llm_valid_share": 0.1, "collection_count": 12}, False),
 ])
 def test_checks_read_the_metrics_and_fail_below_thresholds(tmp_path, values, passed):
-    from llm_assets.resources.datalake import LocalDataLake
+    from llm_assets.backends.datalake import LocalDataLake
 
     lake = LocalDataLake(root=str(tmp_path))
     metrics.write(lake, "doc_qa", {**values, "llm_outputs": 5, "llm_valid": 3,

@@ -28,7 +28,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from llm_assets.control.log import FAILED, SUCCESS
+from llm_assets.store.log import FAILED, SUCCESS
 from tests.log.conftest import log_rows
 from tests.support.pg import execute, prepare
 from tests.support.project import BIN, ROOT, project_env
@@ -452,7 +452,7 @@ def test_postgres_restarted_during_a_mirror_tick_and_a_run(own_postgres, gate, m
     import dagster as dg
     import psycopg2
 
-    from llm_assets.errors import ServiceUnavailable
+    from llm_assets.core.errors import ServiceUnavailable
     from tests.log.conftest import tick
 
     pg = own_postgres

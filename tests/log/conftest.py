@@ -34,7 +34,7 @@ def log_rows(url: str) -> dict[tuple[str, str], dict]:
 
 def tick(instance, cursor: str | None = None):
     """One evaluation of the mirror sensor, as the daemon runs it."""
-    from llm_assets.sensors import log_mirror_sensor
+    from llm_assets.defs.log_mirror import log_mirror_sensor
 
     context = dg.build_sensor_context(instance=instance, cursor=cursor)
     return log_mirror_sensor()(context)

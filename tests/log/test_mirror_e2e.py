@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from llm_assets.control.log import FAILED, SUCCESS
+from llm_assets.store.log import FAILED, SUCCESS
 from tests.log.conftest import log_rows, tick
 from tests.support.pg import prepare
 from tests.support.project import BIN, ROOT, project_env, run
@@ -141,8 +141,9 @@ def test_cancelled_run_is_status_99_for_every_process(pg_url, tmp_path, monkeypa
 
 def test_postgres_stopped_during_a_tick_loses_nothing(tmp_path, monkeypatch, pg_server):
     """A second embedded server (own home): stopped with pg_ctl between runs and ticks."""
-    from llm_assets import db, services
-    from llm_assets.errors import LlmAssetsError
+    from llm_assets.store import connection, migrations
+from llm_assets.cli import services
+    from llm_assets.core.errors import LlmAssetsError
     from tests.log.synthetic import materialize
 
     monkeypatch.setenv("LLM_ASSETS_HOME", str(tmp_path / "outage"))
@@ -152,7 +153,7 @@ def test_postgres_stopped_during_a_tick_loses_nothing(tmp_path, monkeypatch, pg_
     assert status.url != pg_server.url
     try:
         url = status.url
-        db.upgrade(url)
+        migrations.upgrade(url)
         with dg.DagsterInstance.ephemeral() as instance:
             before = materialize(instance, ["ok"])
             start = tick(instance)  # mirrors `before`; this cursor is what the daemon holds

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from llm_assets.control.log import FAILED, RUNNING, SUCCESS, LogRow, write_rows
-from llm_assets.errors import ServiceUnavailable
-from llm_assets.sensors import MirrorCursor, mirror_tick
+from llm_assets.store.log import FAILED, RUNNING, SUCCESS, LogRow, write_rows
+from llm_assets.core.errors import ServiceUnavailable
+from llm_assets.defs.log_mirror import MirrorCursor, mirror_tick
 from tests.log.conftest import log_rows, tick
 from tests.log.synthetic import (
     SYN_PROCESSES,
@@ -61,7 +61,7 @@ def test_mirroring_twice_leaves_one_row_per_run_and_process(instance, log_url):
     tick(instance)
     first = log_rows(log_url)
     tick(instance)  # replayed tick from the start (cursor lost)
-    from llm_assets.sensors import mirror_after_cli_run
+    from llm_assets.defs.log_mirror import mirror_after_cli_run
 
     for run in runs:
         mirror_after_cli_run(instance, run.run_id)  # and the CLI path over the same runs

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from llm_assets.control.log import FAILED, SUCCESS
+from llm_assets.store.log import FAILED, SUCCESS
 from tests.log.conftest import log_rows
 from tests.security.test_secrets import LOGS_FOR_RUN, UI_QUERIES, _files_holding, _texts_holding
 from tests.support.pg import execute, prepare
@@ -57,7 +57,7 @@ def test_dagster_storage_password_and_postgres_event_log_hold_no_secret(pg_url, 
                       DAGSTER_PG_USER=parts.username,
                       DAGSTER_PG_PASSWORD=secrets["Dagster storage password"],
                       DAGSTER_PG_DB=parts.path.lstrip("/"))
-    # the instance of the deployment: the project's dagster.yaml, as llm_assets.services and
+    # the instance of the deployment: the project's dagster.yaml, as llm_assets.cli.services and
     # the Dockerfile copy it into DAGSTER_HOME
     (tmp_path / "dagster" / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
 

@@ -6,20 +6,21 @@ import time
 
 import psycopg2
 
-from llm_assets import config, db
-from llm_assets.control.load import CONTROL_TABLES
+from llm_assets.core import settings
+from llm_assets.store import connection, migrations
+from llm_assets.store.snapshot import CONTROL_TABLES
 
 
 def prepare(url: str, *seeds: str) -> None:
     """Apply the migrations and the given seed files (names under sql/seed or paths)."""
-    db.upgrade(url)
+    migrations.upgrade(url)
     for seed in seeds:
-        path = config.sql_dir() / "seed" / seed
-        db.run_sql_file(path if path.exists() else config.project_dir() / seed, url)
+        path = settings.sql_dir() / "seed" / seed
+        migrations.run_sql_file(path if path.exists() else settings.project_dir() / seed, url)
 
 
 def execute(url: str, sql: str, params=None) -> list:
-    with db.connect(url) as conn, conn.cursor() as cur:
+    with connection.connect(url) as conn, conn.cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall() if cur.description else []
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from llm_assets.control.load import load_snapshot
-from llm_assets.reload import database_fingerprint, snapshot_fingerprint
+from llm_assets.store.snapshot import load_snapshot
+from llm_assets.defs.reload import database_fingerprint, snapshot_fingerprint
 from tests.support.pg import execute, prepare
 
 pytestmark = pytest.mark.e2e

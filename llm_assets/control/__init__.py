@@ -1,1 +1,0 @@
-"""Control tables: row models, snapshot loading, validation, notebook parameters."""

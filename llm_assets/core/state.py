@@ -1,0 +1,67 @@
+"""The state the definitions are built from: the control rows, what validation found, and the
+notebooks they point at.  Written once per refresh (one read of the control tables, one read
+of each distinct notebook file), then carried by Dagster to run workers, step processes and
+kernels, which never read the tables or the notebooks directory to build their definitions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from llm_assets.core.models import ControlSnapshot
+from llm_assets.core.notebooks import CheckDeclaration, NotebookInfo
+from llm_assets.core.validate import ValidationResult
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ControlState:
+    snapshot: ControlSnapshot
+    excluded: dict[str, tuple[str, ...]] = field(default_factory=dict)  # stream -> reasons
+    unattributed: tuple[str, ...] = ()        # problems that excluded no stream (rows ignored)
+    problem_count: int = 0
+    notebooks: dict[str, NotebookInfo] = field(default_factory=dict)   # nb_path_nm -> info
+
+    @classmethod
+    def of(cls, snapshot: ControlSnapshot, result: ValidationResult,
+           notebooks: dict[str, NotebookInfo]) -> ControlState:
+        return cls(snapshot, dict(result.excluded),
+                   tuple(str(p) for p in result.problems if not p.streams),
+                   len(result.problems), notebooks)
+
+    def for_streams(self, streams: set[str] | frozenset[str]) -> ControlState:
+        """Only what building `streams` needs (see ControlSnapshot.for_streams)."""
+        part = self.snapshot.for_streams(set(streams))
+        used = {p.nb_path_nm for p in part.processes}
+        return ControlState(part, self.excluded, self.unattributed, self.problem_count,
+                            {k: v for k, v in self.notebooks.items() if k in used})
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "format": FORMAT,
+            "snapshot": self.snapshot.to_dict(),
+            "excluded": self.excluded,
+            "unattributed": list(self.unattributed),
+            "problem_count": self.problem_count,
+            "notebooks": {path: {"digest": info.digest,
+                                 "checks": [[c.name, c.description] for c in info.checks]}
+                          for path, info in sorted(self.notebooks.items())},
+        }, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> ControlState:
+        body = json.loads(text)
+        if body.get("format") != FORMAT:
+            raise ValueError(f"control state format {body.get('format')!r} is not {FORMAT}: "
+                             "refresh it (`dg utils refresh-defs-state` or reload the location)")
+        return cls(
+            snapshot=ControlSnapshot.from_dict(body["snapshot"]),
+            excluded={k: tuple(v) for k, v in body["excluded"].items()},
+            unattributed=tuple(body["unattributed"]),
+            problem_count=int(body["problem_count"]),
+            notebooks={path: NotebookInfo(item["digest"],
+                                          tuple(CheckDeclaration(*c) for c in item["checks"]))
+                       for path, item in body["notebooks"].items()},
+        )

@@ -1,0 +1,101 @@
+"""The control tables as a Dagster state-backed component (`dg.StateBackedComponent`).
+
+- `write_state_to_path` reads the six configuration tables once (one query each, one
+  repeatable-read transaction), validates them and reads each distinct notebook file they
+  point at (digest and declared checks): the `ControlState`;
+- `build_defs_from_state` builds the definitions from that state only.
+
+How the state is kept is Dagster's `defs_state` setting of the component
+(`llm_assets/defs/control_tables/defs.yaml`):
+
+- `LEGACY_CODE_SERVER_SNAPSHOTS` (default): read again at every code-location load (start,
+  reload, the reload sensor) and carried by Dagster to run workers, step processes, Celery
+  workers and notebook kernels with each run, so those never read the control tables and
+  always see the rows their run was planned with;
+- `LOCAL_FILESYSTEM` / `VERSIONED_STATE_STORAGE`: refreshed by `dg utils refresh-defs-state`
+  (and by `dagster dev`/`dg dev` at start), read from the file / the instance's state storage.
+
+Step processes and kernels build only their scope (llm_assets.core.scope).
+"""
+
+
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+from dagster.components import DefsStateConfig, DefsStateConfigArgs, ResolvedDefsStateConfig
+from dagster_shared.serdes.objects.models.defs_state_info import DefsStateManagementType
+
+from llm_assets.compat import code_server_state_unavailable
+from llm_assets.core import settings
+from llm_assets.core.graph import loaded_processes
+from llm_assets.core.notebooks import NotebookInfo, describe, notebook_problem, resolve
+from llm_assets.core.scope import current_scope
+from llm_assets.core.state import ControlState
+from llm_assets.core.validate import validate
+from llm_assets.defs.build import build_definitions
+from llm_assets.defs.status import empty_status_spec
+from llm_assets.store.snapshot import load_snapshot
+
+STATE_KEY = "llm_assets_control_tables"
+logger = logging.getLogger("llm_assets")
+
+
+def read_control_state(url: str | None = None, notebooks_root: Path | None = None
+                       ) -> ControlState:
+    """Read the control tables and the notebooks they point at (the component's state)."""
+    root = notebooks_root or settings.notebooks_dir()
+    snapshot = load_snapshot(url)
+    result = validate(snapshot, root)
+    for stream, reasons in result.excluded.items():
+        logger.warning("llm_assets: stream %s excluded: %s", stream, " | ".join(reasons))
+    notebooks: dict[str, NotebookInfo] = {}
+    for process in loaded_processes(snapshot):
+        path = process.nb_path_nm
+        if path not in notebooks and notebook_problem(path, root) is None:
+            notebooks[path] = describe(resolve(path, root))
+    return ControlState.of(snapshot, result, notebooks)
+
+
+@dataclass
+class ControlTablesComponent(dg.StateBackedComponent, dg.Resolvable):
+    """Streams, process groups, processes, dependencies and schedules from the Postgres control
+    tables (schema cntl_af) as assets, jobs and schedules."""
+
+    defs_state: ResolvedDefsStateConfig = field(
+        default_factory=DefsStateConfigArgs.legacy_code_server_snapshots)
+
+    @property
+    def defs_state_config(self) -> DefsStateConfig:
+        return DefsStateConfig.from_args(self.defs_state, default_key=STATE_KEY)
+
+    def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
+        if (self.defs_state_config.management_type
+                == DefsStateManagementType.LEGACY_CODE_SERVER_SNAPSHOTS
+                and code_server_state_unavailable(self.defs_state_config.key)):
+            # `dg launch`, `dagster asset materialize -m`: Dagster loads the location in this
+            # process without a code server's load context, so read the state now (as a code
+            # server would); each step process of such a run reads it once too
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "state"
+                self.write_state_to_path(path)
+                return self.build_defs_from_state(context, path)
+        return super().build_defs(context)
+
+    def write_state_to_path(self, state_path: Path) -> None:
+        logger.info("llm_assets: reading the control tables")
+        state_path.write_text(read_control_state().to_json())
+
+    def build_defs_from_state(self, context: dg.ComponentLoadContext,
+                              state_path: Path | None) -> dg.Definitions:
+        if state_path is None:
+            return dg.Definitions(assets=[empty_status_spec(
+                "No control-table state has been written yet: run `dg utils "
+                "refresh-defs-state` (or start the location with `dg dev` / `make dev`).")])
+        state = ControlState.from_json(state_path.read_text())
+        scope = current_scope()
+        if not scope.everything:
+            state = state.for_streams(state.snapshot.streams_of(scope.streams, scope.processes))
+        return build_definitions(state, scope=scope)

@@ -1,1 +1,0 @@
-"""Snapshot -> Dagster definitions: assets, jobs, schedules."""

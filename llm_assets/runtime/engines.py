@@ -1,0 +1,113 @@
+"""The two notebook engines: how a prepared notebook is executed in a kernel.
+
+- `dagstermill` (default): the kernel rebuilds the Dagster context of the step, so the notebook
+  gets `context` (resources, logging, run id) and `dagstermill.yield_event`;
+- `papermill`: the kernel gets only its parameters and upstream values; resources come from
+  the profile, as in a hand run (no context to rebuild: faster).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import dagster as dg
+
+from llm_assets.core.models import Process
+from llm_assets.core.names import SCOPE_PROCESSES_ENV
+from llm_assets.core.scope import scoped_env
+
+
+def prepare_notebook(source: Path, params: dict, out_dir: Path, target: Path,
+                       inputs_file: Path | None = None) -> None:
+    """Copy the notebook with our parameter cell right after the `parameters` cell (which
+    dagstermill replaces with its context cell).  With `inputs_file` (the papermill engine)
+    the cell also loads the upstream values, which dagstermill otherwise injects."""
+    import nbformat
+
+    nb = nbformat.read(source, as_version=4)
+    bound = dict(params, _out_dir=str(out_dir))
+    load_inputs = "" if inputs_file is None else (
+        "import pickle as __la_pickle\n"
+        f"with open({str(inputs_file)!r}, 'rb') as __la_file:\n"
+        "    globals().update(__la_pickle.load(__la_file))\n")
+    cell = nbformat.v4.new_code_cell(
+        "# llm_assets: injected parameters\n"
+        "import json as __la_json\n"
+        "from llm_assets import nb as __la_nb\n"
+        f"params = __la_nb.bind(__la_json.loads({json.dumps(bound, default=str)!r}))\n"
+        + load_inputs
+    )
+    cell.metadata["tags"] = ["llm-assets-parameters"]
+    index = next((i for i, c in enumerate(nb.cells)
+                  if "parameters" in c.get("metadata", {}).get("tags", [])), -1)
+    nb.cells.insert(index + 1, cell)
+    nbformat.write(nb, target)
+
+
+def run_with_dagstermill(context, process: Process, prepared: Path, work: Path,
+                          inputs: dict) -> Path:
+    """The dagstermill engine: the kernel rebuilds the Dagster context of the step (only this
+    process, plus the run's selection or step list, which its execution plan names)."""
+    from dagstermill.factory import execute_notebook
+
+    step_context = (context.op_execution_context if hasattr(context, "op_execution_context")
+                    else context).get_step_execution_context()
+    selection = {k.to_user_string() for k in (context.run.asset_selection or ())}
+    selection |= set(context.run.step_keys_to_execute or ())
+    with scoped_env(SCOPE_PROCESSES_ENV, {process.prcs_nm} | selection):
+        return Path(execute_notebook(step_context, name=process.prcs_nm,
+                                     save_notebook_on_failure=False,
+                                     notebook_path=str(prepared), output_notebook_dir=str(work),
+                                     inputs=inputs))
+
+
+def run_with_papermill(prepared: Path, work: Path) -> Path:
+    """The papermill engine: the notebook runs in a kernel that gets only its parameters and
+    upstream values (no Dagster context to rebuild), like the original framework's runs."""
+    import papermill
+
+    executed = work / f"{prepared.stem}-out.ipynb"
+    papermill.execute_notebook(str(prepared), str(executed), kernel_name="python3",
+                               progress_bar=False, log_output=False)
+    return executed
+
+
+def _storage_database() -> str:
+    """Where Dagster's run/event storage is, as the project's dagster.yaml names it."""
+    import os
+
+    host, port, name = (os.environ.get(f"DAGSTER_PG_{k}") for k in ("HOST", "PORT", "DB"))
+    if host:
+        return f"Postgres at {host}:{port or 5432}/{name or '?'} (DAGSTER_PG_HOST/PORT/DB)"
+    return "the database of the Dagster instance (DAGSTER_HOME/dagster.yaml)"
+
+
+def kernel_failure(err: Exception) -> str:
+    """What to tell the user when the notebook did not fail in a cell but around it."""
+    text = f"{type(err).__name__}: {err}".strip()
+    if type(err).__name__ == "DagsterPostgresException":  # dagstermill's event/log writes
+        return (f"could not finish: Dagster's storage, {_storage_database()}, could not be "
+                f"reached while the notebook ran ({text}). Start it again (local profile: "
+                "`llm-assets up`) and rerun the process; with LLM_ASSETS_MAX_RETRIES set the "
+                "step is retried")
+    if "DeadKernel" in type(err).__name__ or "kernel died" in text.lower():
+        return (f"failed: the notebook kernel died while a cell was running (killed, or out of "
+                f"memory: check the machine's memory and the notebook's data sizes). {text}")
+    return f"could not be run: {text}"
+
+
+def events_from_notebook(executed: Path):
+    """Events the notebook sent with dagstermill.yield_event (AssetObservation, ...)."""
+    import scrapbook
+
+    for key, value in scrapbook.read_notebook(str(executed)).scraps.items():
+        if key.startswith("event-"):
+            with open(value.data, "rb") as handle:
+                event = pickle.load(handle)
+            if isinstance(event, dg.Failure | dg.RetryRequested):
+                raise event
+            yield event
+
+
