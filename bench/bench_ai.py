@@ -20,10 +20,10 @@ from contextlib import contextmanager
 
 from pydantic import BaseModel, Field
 
-from llm_assets.core.chunking import Chunk, chunk_id
 from llm_assets.backends.embeddings import LocalEmbeddings
 from llm_assets.backends.llm import InvalidModelOutput, LocalLLM
 from llm_assets.backends.vectorstore.pgvector import PgVectorStore
+from llm_assets.core.chunking import Chunk, chunk_id
 
 WORDS = ("return refund shipping warranty order invoice umbrella jacket promotion discount "
          "store customer price weekly delivery basket coupon season rain summer").split()

@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def _control_db(tmp: Path) -> tuple[str, bool]:
+    from llm_assets.cli import services
     from llm_assets.store import connection, migrations
-from llm_assets.cli import services
 
     url = os.environ.get("LLM_ASSETS_DATABASE_URL")
     started = False
@@ -47,7 +47,7 @@ from llm_assets.cli import services
 
 
 def _count(url: str) -> int:
-    from llm_assets.store import connection, migrations
+    from llm_assets.store import connection
 
     with connection.connect(url) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM cntl_af.cntl_cfg_log")
@@ -85,7 +85,7 @@ def lag(instance, url: str, cursor: str, interval: float, duration: float,
         rate: float) -> dict:
     import dagster as dg
 
-    from llm_assets.store import connection, migrations
+    from llm_assets.store import connection
     from tests.log.synthetic import synthetic_job, synthetic_run
 
     job = synthetic_job(("lag_a", "lag_b"), stream="lag")

@@ -25,9 +25,9 @@ import time
 import dagster as dg
 import pandas as pd
 
-from llm_assets_demo import docqa, generate, ingest, profiles, reco
 from llm_assets.backends.datalake import LocalDataLake
 from llm_assets.backends.profile import resources_for_profile
+from llm_assets_demo import docqa, generate, ingest, profiles, reco
 
 EMBED, GEN = "all-minilm", "qwen2.5:0.5b"
 DOC_SYS = [{"sys_nm": "doc_qa_pdf", "file_type": "pdf", "dlm": None, "chunk_size": 700,

@@ -47,3 +47,13 @@ def code_server_state_unavailable(key: str) -> bool:
     context = DefinitionsLoadContext.get()
     return (context.load_type == DefinitionsLoadType.RECONSTRUCTION
             and get_code_server_metadata_key(key) not in context.reconstruction_metadata)
+
+
+def keep_code_server_state(key: str, state: str) -> None:
+    """Record `state` as the code-server state of component `key` in this load, so Dagster
+    hands it to the run's step processes with the location's load data (as it does for state
+    read at code-server initialization)."""
+    from dagster._core.definitions.definitions_load_context import DefinitionsLoadContext
+
+    if DefinitionsLoadContext.is_set():
+        DefinitionsLoadContext.get().add_code_server_defs_state_info(key, state)

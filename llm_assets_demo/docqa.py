@@ -14,9 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, create_model
 
+from llm_assets.core.errors import ConfigError
 from llm_assets_demo import metrics
 from llm_assets_demo.ingest import MANIFEST
-from llm_assets.core.errors import ConfigError
 
 QUESTIONS_KEY = "raw/{stream}/eval/questions.json"
 _WORD = re.compile(r"[A-Za-z0-9]{2,}")

@@ -20,8 +20,8 @@ import os
 import random
 from dataclasses import asdict, dataclass
 
-from llm_assets_demo import corpus, pdf, retail, sources
 from llm_assets.core.errors import ConfigError
+from llm_assets_demo import corpus, pdf, retail, sources
 
 DEFAULT_SEED = 20260
 DOC_QA_CSV_DLM = ";"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg2
 import pytest
 
-from llm_assets.store import connection, migrations
+from llm_assets.store import migrations
 from llm_assets.store.snapshot import load_snapshot
 from tests.support.pg import execute, prepare
 

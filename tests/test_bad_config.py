@@ -9,7 +9,7 @@ import pytest
 
 from llm_assets.core import settings
 from llm_assets.core.errors import ConfigError
-from llm_assets.defs.build import _retry_policy
+from llm_assets.defs.build import retry_policy as _retry_policy
 from tests.support.pg import prepare
 from tests.support.project import project_env, run
 
@@ -72,12 +72,12 @@ def test_code_location_load_names_the_bad_setting(pg_url, tmp_path, name, raw, t
 @pytest.mark.e2e
 def test_schedules_use_the_configured_timezone(pg_url, monkeypatch):
     """A valid timezone still reaches the schedules (the check did not change the value)."""
-    from llm_assets.defs.build import load_definitions
+    from llm_assets.definitions import defs
 
     prepare(pg_url, "001_demo_sales.sql")
     monkeypatch.setenv("LLM_ASSETS_DATABASE_URL", pg_url)
     monkeypatch.setenv("LLM_ASSETS_TIMEZONE", "Europe/Paris")
-    repo = load_definitions().get_repository_def()
+    repo = defs().get_repository_def()
     schedules = repo.schedule_defs
     assert schedules and {s.execution_timezone for s in schedules} == {"Europe/Paris"}
 
@@ -86,8 +86,8 @@ def test_schedules_use_the_configured_timezone(pg_url, monkeypatch):
 def test_wrong_ollama_host_names_url_and_variable(monkeypatch):
     """OLLAMA_HOST pointing where nothing listens (compose profile, resources as the code
     location builds them)."""
-    from llm_assets.core.errors import ServiceUnavailable
     from llm_assets.backends.profile import resources_for_profile
+    from llm_assets.core.errors import ServiceUnavailable
     from tests.support.s3 import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
@@ -103,8 +103,8 @@ def test_wrong_ollama_host_names_url_and_variable(monkeypatch):
 
 @pytest.mark.unit
 def test_wrong_weaviate_url_names_url_and_variable(monkeypatch):
-    from llm_assets.core.errors import ServiceUnavailable
     from llm_assets.backends.profile import resources_for_profile
+    from llm_assets.core.errors import ServiceUnavailable
     from tests.support.s3 import free_port
 
     url = f"http://127.0.0.1:{free_port()}"

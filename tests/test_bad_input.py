@@ -7,9 +7,9 @@ import psycopg2
 import pytest
 
 from llm_assets.core import settings
+from llm_assets.core.errors import ConfigError
 from llm_assets.core.models import ControlSnapshot, Process, ProcessGroup, Stream
 from llm_assets.core.validate import validate
-from llm_assets.core.errors import ConfigError
 from llm_assets.runtime.runner import notebook_path
 from tests.support.pg import execute, prepare
 

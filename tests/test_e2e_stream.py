@@ -85,13 +85,16 @@ def test_tier_order_dependencies_and_zero_control_queries_in_a_run(pg_url, tmp_p
 
 
 def test_asset_graph_groups_are_process_groups(pg_url, tmp_path, monkeypatch):
-    from llm_assets.store.snapshot import load_snapshot
-    from llm_assets.defs.build import STATUS_GROUP, build_definitions
     from llm_assets.backends.profile import resources_for_profile
+    from llm_assets.core.names import STATUS_GROUP
+    from llm_assets.core.settings import notebooks_dir
+    from llm_assets.core.state import ControlState
+    from llm_assets.defs.build import build_definitions
+    from llm_assets.store.snapshot import load_snapshot
 
     prepare(pg_url, "001_demo_sales.sql", "tests/fixtures/tiers.sql")
     monkeypatch.setenv("LLM_ASSETS_HOME", str(tmp_path))
-    repo = build_definitions(load_snapshot(pg_url), resources=resources_for_profile("local")) \
+    repo = build_definitions(ControlState.build(load_snapshot(pg_url), notebooks_dir()), resources=resources_for_profile("local")) \
         .get_repository_def()
     groups = {}
     for node in repo.asset_graph.asset_nodes:

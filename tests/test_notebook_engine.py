@@ -8,8 +8,8 @@ import pickle
 
 import pytest
 
-from llm_assets.store.log import FAILED, SUCCESS
 from llm_assets.core.errors import ConfigError
+from llm_assets.core.log_rows import FAILED, SUCCESS
 from tests.log.conftest import log_rows
 from tests.support.pg import prepare
 from tests.support.project import ROOT, project_env, run

@@ -9,7 +9,7 @@ import pickle
 import dagster as dg
 import pytest
 
-from llm_assets.store.log import FAILED, SUCCESS
+from llm_assets.core.log_rows import FAILED, SUCCESS
 from tests.log.conftest import log_rows
 from tests.support.pg import execute, prepare
 from tests.support.project import project_env, run
@@ -97,14 +97,16 @@ def test_two_streams_in_one_process_each_get_their_own_step_scope(pg_url, tmp_pa
 
 
 def test_the_asset_graph_tells_scripts_from_notebooks(pg_url, tmp_path, monkeypatch):
-    from llm_assets.store.snapshot import load_snapshot
-    from llm_assets.defs.build import build_definitions
     from llm_assets.backends.profile import resources_for_profile
+    from llm_assets.core.settings import notebooks_dir
+    from llm_assets.core.state import ControlState
+    from llm_assets.defs.build import build_definitions
+    from llm_assets.store.snapshot import load_snapshot
 
     prepare(pg_url)
     execute(pg_url, ROWS)
     monkeypatch.setenv("LLM_ASSETS_HOME", str(tmp_path))
-    graph = build_definitions(load_snapshot(pg_url), resources=resources_for_profile("local")) \
+    graph = build_definitions(ControlState.build(load_snapshot(pg_url), notebooks_dir()), resources=resources_for_profile("local")) \
         .get_repository_def().asset_graph
     script = graph.get(dg.AssetKey("script_orders"))
     notebook = graph.get(dg.AssetKey("nb_after_script"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from llm_assets.store.snapshot import load_snapshot
 from llm_assets.core.fingerprint import snapshot_fingerprint
 from llm_assets.core.models import ControlSnapshot
 from llm_assets.core.params import ParameterError, parse_nb_parm
+from llm_assets.store.snapshot import load_snapshot
 from tests.support.pg import control_table_reads, execute, prepare
 
 
@@ -59,8 +59,8 @@ def test_rows_changed_while_the_snapshot_loads_give_a_consistent_view(pg_url, mo
     edit, whole (one REPEATABLE READ transaction), and validates cleanly; the next load sees
     the state after, whole."""
     from llm_assets.core import settings
-    from llm_assets.store import snapshot as load
     from llm_assets.core.validate import validate
+    from llm_assets.store import snapshot as load
 
     prepare(pg_url)
     execute(pg_url, """

@@ -8,11 +8,11 @@ import resource
 
 import pytest
 
+from llm_assets.backends.datalake import LocalDataLake
 from llm_assets.core.chunking import chunk_bytes
+from llm_assets.core.errors import ConfigError
 from llm_assets_demo.ingest import MANIFEST, ingest_documents, read_table
 from llm_assets_demo.pdf import write_pdf
-from llm_assets.core.errors import ConfigError
-from llm_assets.backends.datalake import LocalDataLake
 
 pytestmark = pytest.mark.unit
 

@@ -78,7 +78,7 @@ def _setup(pg_url, tmp_path, monkeypatch):
     env = project_env(pg_url, tmp_path,
                       LLM_ASSETS_NOTEBOOKS_DIR=str(ROOT / "tests" / "fixtures" / "notebooks"))
     # the project's instance settings (queue, limits), with Dagster's default SQLite storage
-    instance = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    instance = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())
     instance.pop("storage")
     assert instance["concurrency"]["runs"]["tag_concurrency_limits"][0]["key"] == \
         "llm_assets/stream"
@@ -117,7 +117,7 @@ def _daemon(env: dict, server) -> Iterator[Path]:
     with log.open("w") as out:
         proc = subprocess.Popen(
             [str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")],
-            env={**env, "LLM_ASSETS_WEBSERVER_URL": server.graphql_url}, cwd=ROOT,
+            env={**env, "LLM_ASSETS_WEBSERVER_URL": server.graphql_url}, cwd=env["LLM_ASSETS_HOME"],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield log

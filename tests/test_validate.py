@@ -6,7 +6,6 @@ import dagster as dg
 import pytest
 
 from llm_assets.core import settings
-from llm_assets.store.snapshot import load_snapshot
 from llm_assets.core.models import (
     ControlSnapshot,
     Dependency,
@@ -16,6 +15,7 @@ from llm_assets.core.models import (
     SysFile,
 )
 from llm_assets.core.validate import validate
+from llm_assets.store.snapshot import load_snapshot
 from tests.support.pg import prepare
 from tests.support.project import project_env, run
 
@@ -70,13 +70,16 @@ def test_validate_names_every_defect_and_clean_stream_runs(pg_url, tmp_path):
 
 @pytest.mark.e2e
 def test_excluded_streams_are_visible_in_the_definitions(pg_url, tmp_path, monkeypatch):
-    from llm_assets.defs.build import STATUS_ASSET, build_definitions
     from llm_assets.backends.profile import resources_for_profile
+    from llm_assets.core.names import STATUS_ASSET
+    from llm_assets.core.settings import notebooks_dir
+    from llm_assets.core.state import ControlState
+    from llm_assets.defs.build import build_definitions
 
     prepare(pg_url, FIXTURE)
     monkeypatch.setenv("LLM_ASSETS_HOME", str(tmp_path))
     snapshot = load_snapshot(pg_url)
-    repo = build_definitions(snapshot, resources=resources_for_profile("local")) \
+    repo = build_definitions(ControlState.build(snapshot, notebooks_dir()), resources=resources_for_profile("local")) \
         .get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     assert {"good_a", "good_b", "good_c", STATUS_ASSET} == keys

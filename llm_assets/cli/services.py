@@ -222,7 +222,7 @@ def write_project_env() -> Path | None:
     lines = path.read_text().splitlines() if path.exists() else []
     if ENV_BEGIN in lines and ENV_END in lines:
         lines = lines[:lines.index(ENV_BEGIN)] + lines[lines.index(ENV_END) + 1:]
-    values = {k: v for k, v in local_env().items() if k != "LLM_ASSETS_DATABASE_URL"}
+    values = {k: v for k, v in local_env().items() if k.startswith("DAGSTER_")}
     block = [ENV_BEGIN, *(f"{k}={v}" for k, v in values.items()), ENV_END]
     path.write_text("\n".join([*lines, *block]) + "\n")
     return path

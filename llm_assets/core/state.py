@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from llm_assets.core.graph import loaded_processes
 from llm_assets.core.models import ControlSnapshot
-from llm_assets.core.notebooks import CheckDeclaration, NotebookInfo
-from llm_assets.core.validate import ValidationResult
+from llm_assets.core.notebooks import (
+    CheckDeclaration,
+    NotebookInfo,
+    describe,
+    notebook_problem,
+    resolve,
+)
+from llm_assets.core.validate import ValidationResult, validate
 
 FORMAT = 1
 
@@ -30,6 +38,17 @@ class ControlState:
         return cls(snapshot, dict(result.excluded),
                    tuple(str(p) for p in result.problems if not p.streams),
                    len(result.problems), notebooks)
+
+    @classmethod
+    def build(cls, snapshot: ControlSnapshot, notebooks_root: Path) -> ControlState:
+        """Validate `snapshot` and describe each distinct notebook file its processes use."""
+        result = validate(snapshot, notebooks_root)
+        notebooks: dict[str, NotebookInfo] = {}
+        for process in loaded_processes(snapshot):
+            path = process.nb_path_nm
+            if path not in notebooks and notebook_problem(path, notebooks_root) is None:
+                notebooks[path] = describe(resolve(path, notebooks_root))
+        return cls.of(snapshot, result, notebooks)
 
     def for_streams(self, streams: set[str] | frozenset[str]) -> ControlState:
         """Only what building `streams` needs (see ControlSnapshot.for_streams)."""

@@ -28,35 +28,27 @@ import dagster as dg
 from dagster.components import DefsStateConfig, DefsStateConfigArgs, ResolvedDefsStateConfig
 from dagster_shared.serdes.objects.models.defs_state_info import DefsStateManagementType
 
-from llm_assets.compat import code_server_state_unavailable
+from llm_assets.compat import code_server_state_unavailable, keep_code_server_state
 from llm_assets.core import settings
-from llm_assets.core.graph import loaded_processes
-from llm_assets.core.notebooks import NotebookInfo, describe, notebook_problem, resolve
 from llm_assets.core.scope import current_scope
 from llm_assets.core.state import ControlState
-from llm_assets.core.validate import validate
 from llm_assets.defs.build import build_definitions
 from llm_assets.defs.status import empty_status_spec
 from llm_assets.store.snapshot import load_snapshot
 
 STATE_KEY = "llm_assets_control_tables"
+# state read by a load without a code server's load data, for the other loads of this process
+_read_in_this_process: dict[str, str] = {}
 logger = logging.getLogger("llm_assets")
 
 
 def read_control_state(url: str | None = None, notebooks_root: Path | None = None
                        ) -> ControlState:
     """Read the control tables and the notebooks they point at (the component's state)."""
-    root = notebooks_root or settings.notebooks_dir()
-    snapshot = load_snapshot(url)
-    result = validate(snapshot, root)
-    for stream, reasons in result.excluded.items():
+    state = ControlState.build(load_snapshot(url), notebooks_root or settings.notebooks_dir())
+    for stream, reasons in state.excluded.items():
         logger.warning("llm_assets: stream %s excluded: %s", stream, " | ".join(reasons))
-    notebooks: dict[str, NotebookInfo] = {}
-    for process in loaded_processes(snapshot):
-        path = process.nb_path_nm
-        if path not in notebooks and notebook_problem(path, root) is None:
-            notebooks[path] = describe(resolve(path, root))
-    return ControlState.of(snapshot, result, notebooks)
+    return state
 
 
 @dataclass
@@ -75,12 +67,18 @@ class ControlTablesComponent(dg.StateBackedComponent, dg.Resolvable):
         if (self.defs_state_config.management_type
                 == DefsStateManagementType.LEGACY_CODE_SERVER_SNAPSHOTS
                 and code_server_state_unavailable(self.defs_state_config.key)):
-            # `dg launch`, `dagster asset materialize -m`: Dagster loads the location in this
-            # process without a code server's load context, so read the state now (as a code
-            # server would); each step process of such a run reads it once too
+            # `dagster job execute -m`, `dg launch`, `dagster asset materialize -m`: Dagster
+            # loads the location in this process without a code server's load data, so read
+            # the state now, as a code server would, and hand it on to the run's steps
+            key = self.defs_state_config.key
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "state"
-                self.write_state_to_path(path)
+                if key in _read_in_this_process:  # the CLI loads the location several times
+                    path.write_text(_read_in_this_process[key])
+                else:
+                    self.write_state_to_path(path)
+                    _read_in_this_process[key] = path.read_text()
+                keep_code_server_state(key, path.read_text())
                 return self.build_defs_from_state(context, path)
         return super().build_defs(context)
 

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from llm_assets.core.chunking import chunk_bytes, chunk_id, chunk_sys_file, split_text
-from llm_assets.core.models import SysFile
 from llm_assets.core.errors import ConfigError
+from llm_assets.core.models import SysFile
 
 pytestmark = pytest.mark.unit
 

@@ -10,10 +10,10 @@ import pytest
 from pydantic import BaseModel, Field
 
 from llm_assets.backends import model_map
-from llm_assets.core.chunking import chunk_bytes
 from llm_assets.backends.embeddings import LocalEmbeddings
 from llm_assets.backends.llm import InvalidModelOutput, LocalLLM, bounded_schema
 from llm_assets.backends.vectorstore.pgvector import PgVectorStore
+from llm_assets.core.chunking import chunk_bytes
 
 pytestmark = pytest.mark.slow
 

@@ -8,10 +8,10 @@ import ollama
 import pytest
 from pydantic import BaseModel
 
-from llm_assets.backends.service_calls import ModelNotFound
-from llm_assets.core.errors import ConfigError, ServiceUnavailable
 from llm_assets.backends.embeddings import OllamaEmbeddings
 from llm_assets.backends.llm import InvalidModelOutput, OllamaLLM
+from llm_assets.backends.service_calls import ModelNotFound
+from llm_assets.core.errors import ConfigError, ServiceUnavailable
 
 pytestmark = pytest.mark.unit
 

@@ -8,9 +8,10 @@ import random
 import psycopg2
 import pytest
 
+from llm_assets.backends.vectorstore.base import DimensionMismatch, fuse
+from llm_assets.backends.vectorstore.pgvector import PgVectorStore
 from llm_assets.core.chunking import Chunk, chunk_bytes, chunk_id
 from llm_assets.core.errors import ConfigError
-from llm_assets.backends.vectorstore.pgvector import DimensionMismatch, PgVectorStore, fuse
 
 
 def _unit(values):
@@ -121,7 +122,7 @@ def test_missing_collection_and_bad_input_are_clear(store):
 
 
 def test_fuse_is_relative_score_fusion():
-    from llm_assets.backends.vectorstore.pgvector import Hit
+    from llm_assets.backends.vectorstore.base import Hit
 
     v = [Hit("a", "d", 0, "a", 0.9), Hit("b", "d", 1, "b", 0.5)]
     k = [Hit("b", "d", 1, "b", 3.0), Hit("c", "d", 2, "c", 1.0)]

@@ -10,14 +10,14 @@ from types import SimpleNamespace
 import pytest
 from weaviate.classes.data import DataObject
 
-from llm_assets.core.chunking import Chunk, chunk_id
-from llm_assets.core.errors import ConfigError
-from llm_assets.backends.vectorstore.pgvector import DimensionMismatch, VectorStoreError
+from llm_assets.backends.vectorstore.base import DimensionMismatch, VectorStoreError
 from llm_assets.backends.vectorstore.weaviate import (
     WeaviateVectorStore,
     build_filter,
     weaviate_name,
 )
+from llm_assets.core.chunking import Chunk, chunk_id
+from llm_assets.core.errors import ConfigError
 
 
 def _chunks(doc: str, n: int) -> list[Chunk]:

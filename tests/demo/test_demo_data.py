@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
+from llm_assets.backends.datalake import LocalDataLake
 from llm_assets.core.chunking import chunk_bytes
 from llm_assets_demo import generate, metrics, retail
-from llm_assets.backends.datalake import LocalDataLake
 
 pytestmark = pytest.mark.unit
 

@@ -125,8 +125,8 @@ def _mirror_again(env: dict, run_id: str) -> None:
 
 def test_demo_seeds_are_rerunnable_and_valid(pg_url):
     from llm_assets.core import settings
-    from llm_assets.store.snapshot import load_snapshot
     from llm_assets.core.validate import validate
+    from llm_assets.store.snapshot import load_snapshot
 
     prepare(pg_url, *SEEDS, *SEEDS)
     counts = {t: execute(pg_url, f"SELECT count(*) FROM cntl_af.{t}")[0][0]

@@ -6,13 +6,10 @@ from __future__ import annotations
 import io
 import json
 
-import dagster as dg
 import pandas as pd
 import pytest
 
-from llm_assets.defs import checks
-from llm_assets.core.models import ControlSnapshot, Process, ProcessGroup, Stream
-from llm_assets_demo import generate, metrics, profiles, ranking, reco, report
+from llm_assets_demo import generate, metrics, profiles, quality, ranking, reco, report
 
 pytestmark = pytest.mark.unit
 
@@ -91,29 +88,25 @@ def test_report_has_a_readable_chart():
     assert "T &lt;b&gt;" in html  # escaped
 
 
-def _snapshot() -> ControlSnapshot:
-    return ControlSnapshot(
-        streams=(Stream("doc_qa"), Stream("other")),
-        groups=(ProcessGroup("g1", "doc_qa"), ProcessGroup("g2", "other")),
-        processes=(Process("doc_qa_answer", "g1", "doc_qa/answer.ipynb"),
-                   Process("x", "g2", "doc_qa/answer.ipynb")))
-
-
 @pytest.mark.parametrize("values, passed", [
     ({"retrieval_recall_at_5": 0.9, "llm_valid_share": 0.6, "collection_count": 10}, True),
     ({"retrieval_recall_at_5": 0.5, "llm_valid_share": 0.1, "collection_count": 12}, False),
 ])
-def test_checks_read_the_metrics_and_fail_below_thresholds(tmp_path, values, passed):
-    from llm_assets.backends.datalake import LocalDataLake
+def test_checks_fail_below_thresholds(values, passed, monkeypatch):
+    m = {**values, "llm_outputs": 5, "llm_valid": 3, "expected_vectors": 10,
+         "distinct_chunk_ids": 10}
+    outcomes = quality.outcomes("doc_qa", m)
+    assert set(outcomes) == set(quality.CHECKS)
+    assert all(o["passed"] for o in outcomes.values()) is passed
+    assert any(o["passed"] for o in outcomes.values()) is passed
+    monkeypatch.setenv("LLM_ASSETS_CHECK_DOC_QA_RETRIEVAL_RECALL_AT_5", "0.95")
+    assert quality.outcomes("doc_qa", m)["retrieval_recall_at_5"]["threshold"] == 0.95
 
-    lake = LocalDataLake(root=str(tmp_path))
-    metrics.write(lake, "doc_qa", {**values, "llm_outputs": 5, "llm_valid": 3,
-                                   "expected_vectors": 10, "distinct_chunk_ids": 10})
-    defs = checks.stream_checks(_snapshot())
-    assert len(defs) == 1  # only doc_qa's answer process: stream `other` has no checks
-    result = dg.materialize([dg.AssetSpec("doc_qa_answer"), *defs],
-                            resources={"datalake": lake}, raise_on_error=False,
-                            selection=dg.AssetSelection.checks(*defs))
-    outcomes = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert set(outcomes) == {"retrieval_recall_at_5", "llm_valid_share", "no_duplicate_vectors"}
-    assert all(outcomes.values()) is passed and any(outcomes.values()) is passed
+
+def test_demo_notebooks_declare_the_checks_they_report():
+    from llm_assets.core.notebooks import describe
+    from llm_assets.core.settings import notebooks_dir
+
+    for path in ("doc_qa/answer.ipynb", "promo_reco/rank.ipynb"):
+        declared = {c.name for c in describe(notebooks_dir() / path).checks}
+        assert declared == set(quality.CHECKS), path

@@ -18,7 +18,7 @@ from dagster._core.events import DagsterEvent, StepMaterializationData
 from dagster._core.execution.plan.objects import StepFailureData, StepSuccessData
 from dagster._utils.error import SerializableErrorInfo
 
-from llm_assets.defs.assets import PROCESS_TAG, STREAM_TAG
+from llm_assets.core.names import PROCESS_TAG, STREAM_TAG
 
 SYN_STREAM = "syn"
 SYN_PROCESSES = ("syn_1_extract", "syn_2_transform", "syn_3_load")  # run in name order

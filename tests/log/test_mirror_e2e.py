@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from llm_assets.store.log import FAILED, SUCCESS
+from llm_assets.core.log_rows import FAILED, SUCCESS
 from tests.log.conftest import log_rows, tick
 from tests.support.pg import prepare
 from tests.support.project import BIN, ROOT, project_env, run
@@ -103,7 +103,7 @@ def test_cancelled_run_is_status_99_for_every_process(pg_url, tmp_path, monkeypa
     env = project_env(pg_url, tmp_path, LLM_ASSETS_NOTEBOOKS_DIR=FIXTURE_NOTEBOOKS)
     proc = subprocess.Popen(
         [str(BIN / "dagster"), "job", "execute", "-m", "llm_assets.definitions", "-j",
-         "log_slow"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "log_slow"], env=env, cwd=env["LLM_ASSETS_HOME"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         with home_instance() as instance:
             def sleeping_step_started():
@@ -141,9 +141,9 @@ def test_cancelled_run_is_status_99_for_every_process(pg_url, tmp_path, monkeypa
 
 def test_postgres_stopped_during_a_tick_loses_nothing(tmp_path, monkeypatch, pg_server):
     """A second embedded server (own home): stopped with pg_ctl between runs and ticks."""
-    from llm_assets.store import connection, migrations
-from llm_assets.cli import services
+    from llm_assets.cli import services
     from llm_assets.core.errors import LlmAssetsError
+    from llm_assets.store import migrations
     from tests.log.synthetic import materialize
 
     monkeypatch.setenv("LLM_ASSETS_HOME", str(tmp_path / "outage"))

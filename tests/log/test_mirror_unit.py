@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from llm_assets.store.log import FAILED, RUNNING, SUCCESS, LogRow, write_rows
 from llm_assets.core.errors import ServiceUnavailable
+from llm_assets.core.log_rows import FAILED, RUNNING, SUCCESS, LogRow
 from llm_assets.defs.log_mirror import MirrorCursor, mirror_tick
+from llm_assets.store.log import write_rows
 from tests.log.conftest import log_rows, tick
 from tests.log.synthetic import (
     SYN_PROCESSES,

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from llm_assets.store.log import FAILED, SUCCESS
+from llm_assets.core.log_rows import FAILED, SUCCESS
 from tests.log.conftest import log_rows
 from tests.security.test_secrets import LOGS_FOR_RUN, UI_QUERIES, _files_holding, _texts_holding
 from tests.support.pg import execute, prepare
@@ -59,7 +59,7 @@ def test_dagster_storage_password_and_postgres_event_log_hold_no_secret(pg_url, 
                       DAGSTER_PG_DB=parts.path.lstrip("/"))
     # the instance of the deployment: the project's dagster.yaml, as llm_assets.cli.services and
     # the Dockerfile copy it into DAGSTER_HOME
-    (tmp_path / "dagster" / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
+    (tmp_path / "dagster" / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.yaml").read_text())
 
     outputs = {}
     for args in (["llm-assets", "run", "log_fail"], ["llm-assets", "log", "--failed"],

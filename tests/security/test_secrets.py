@@ -17,7 +17,7 @@ import uuid
 import boto3
 import pytest
 
-from llm_assets.store.log import FAILED, SUCCESS
+from llm_assets.core.log_rows import FAILED, SUCCESS
 from tests.log.conftest import log_rows
 from tests.support.pg import execute, prepare
 from tests.support.project import ROOT, project_env, run

@@ -7,8 +7,8 @@ import time
 import psycopg2
 
 from llm_assets.core import settings
+from llm_assets.core.names import CONTROL_TABLES
 from llm_assets.store import connection, migrations
-from llm_assets.store.snapshot import CONTROL_TABLES
 
 
 def prepare(url: str, *seeds: str) -> None:
@@ -30,7 +30,7 @@ def control_table_reads(url: str, settle: float = 1.5) -> int:
 
     Backends report statistics when they go idle or exit (at most every second), so wait
     until the figure is stable."""
-    names = ",".join(f"'{t}'" for t in CONTROL_TABLES)
+    names = ",".join(f"'{t}'" for t in CONTROL_TABLES.values())
     sql = ("SELECT coalesce(sum(coalesce(seq_scan,0) + coalesce(idx_scan,0)),0) "
            f"FROM pg_stat_user_tables WHERE schemaname='cntl_af' AND relname IN ({names})")
     last, stable_since = None, time.monotonic()

@@ -25,11 +25,14 @@ def project_env(pg_url: str, home: Path, **extra: str) -> dict:
     return env
 
 
-def run(args: list[str], env: dict, timeout: float = 300, check: bool = False):
+def run(args: list[str], env: dict, timeout: float = 300, check: bool = False,
+        cwd: Path | None = None):
+    """Run a command as a user would; by default in the test's LLM_ASSETS_HOME (not the repo
+    root, whose `.env`, written by a developer's `llm-assets up`, Dagster would load)."""
     tool = args[0]
     exe = BIN / tool if (BIN / tool).exists() else tool
-    proc = subprocess.run([str(exe), *args[1:]], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+    proc = subprocess.run([str(exe), *args[1:]], env=env, cwd=cwd or env["LLM_ASSETS_HOME"],
+                          capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"{args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_assets.defs.build import STATUS_GROUP
+from llm_assets.core.names import STATUS_GROUP
 from tests.support.pg import execute, prepare
 from tests.support.project import ROOT, project_env
 from tests.support.webserver import dagster_ui

@@ -7,9 +7,10 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from llm_assets.core.names import STATUS_GROUP
+from llm_assets.defs.reload import reload_sensors
+from llm_assets.store.fingerprint import database_fingerprint
 from llm_assets.store.snapshot import load_snapshot
-from llm_assets.defs.build import STATUS_GROUP
-from llm_assets.defs.reload import database_fingerprint, reload_sensors
 from tests.support.pg import execute, prepare
 from tests.support.project import project_env, run
 from tests.support.webserver import dagster_ui, free_port

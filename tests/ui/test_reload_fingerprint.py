@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from llm_assets.core.fingerprint import snapshot_fingerprint
+from llm_assets.store.fingerprint import database_fingerprint
 from llm_assets.store.snapshot import load_snapshot
-from llm_assets.defs.reload import database_fingerprint, snapshot_fingerprint
 from tests.support.pg import execute, prepare
 
 pytestmark = pytest.mark.e2e
