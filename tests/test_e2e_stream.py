@@ -94,7 +94,8 @@ def test_asset_graph_groups_are_process_groups(pg_url, tmp_path, monkeypatch):
 
     prepare(pg_url, "001_demo_sales.sql", "tests/fixtures/tiers.sql")
     monkeypatch.setenv("LLM_ASSETS_HOME", str(tmp_path))
-    repo = build_definitions(ControlState.build(load_snapshot(pg_url), notebooks_dir()), resources=resources_for_profile("local")) \
+    repo = build_definitions(ControlState.build(load_snapshot(pg_url), notebooks_dir()),
+                             resources=resources_for_profile("local")) \
         .get_repository_def()
     groups = {}
     for node in repo.asset_graph.asset_nodes:

@@ -29,6 +29,12 @@ def _check_key(key: str) -> str:
 class DataLakeMixin:
     """Typed helpers over the backend's put_bytes / get_bytes."""
 
+    def put_bytes(self, key: str, data: bytes) -> str:
+        raise NotImplementedError
+
+    def get_bytes(self, key: str) -> bytes:
+        raise NotImplementedError
+
     def put_text(self, key: str, text: str) -> str:
         return self.put_bytes(key, text.encode("utf-8"))
 
@@ -209,7 +215,7 @@ class S3DataLake(dg.ConfigurableResource, DataLakeMixin):
 
         full_prefix = self._full(prefix) if prefix else (self.prefix.strip("/") + "/"
                                                          if self.prefix.strip("/") else "")
-        keys = []
+        keys: list[str] = []
         try:
             pages = self.client().get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=full_prefix)

@@ -136,7 +136,7 @@ def validate(snapshot: ControlSnapshot, notebooks_dir: Path) -> ValidationResult
             add(Problem("cntl_cfg_prcs", p.prcs_nm, f"nb_parm {p.nb_parm!r}: {err}",
                         "correct nb_parm", stream))
     # -- sys files -------------------------------------------------------------------------
-    users: dict[str, set[str]] = defaultdict(set)
+    users: dict[str, set[str | None]] = defaultdict(set)
     for p in loaded_processes(snapshot):
         if p.sys_file:
             users[p.sys_file].add(stream_of_proc(p.prcs_nm))
@@ -164,7 +164,8 @@ def validate(snapshot: ControlSnapshot, notebooks_dir: Path) -> ValidationResult
             continue
         if not snapshot.is_loaded(owner):
             continue
-        stream = frozenset({stream_of_proc(d.prcs_nm)})
+        owner_stream = stream_of_proc(d.prcs_nm)
+        stream = frozenset({owner_stream} if owner_stream else ())
         if d.prcs_nm == d.dpnd_prcs_nm:
             add(Problem("cntl_cfg_prcs_depn", key, "a process cannot depend on itself",
                         "delete the row", stream))
@@ -215,7 +216,7 @@ def validate(snapshot: ControlSnapshot, notebooks_dir: Path) -> ValidationResult
                                                   "cannot be depended on by an earlier one)"
                                                   if made_by_priority else ""),
                     "remove one dependency row of the cycle or change a priority",
-                    frozenset(s for n in cycle if (s := stream_of_proc(n)))))
+                    frozenset(x for n in cycle if (x := stream_of_proc(n)))))
     return ValidationResult(tuple(problems), _exclusions(snapshot, problems, graph))
 
 
