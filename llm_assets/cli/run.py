@@ -40,14 +40,20 @@ def run_stream(stream: str, tags: dict | None = None) -> RunOutcome:
     import dagster as dg
 
     from llm_assets.compat import initialized_job
+    from llm_assets.core.names import SCOPE_PROCESSES_ENV, SCOPE_STREAMS_ENV
+    from llm_assets.core.scope import scoped_env
     from llm_assets.defs.log_mirror import mirror_after_cli_run
 
     ensure_local_env()
-    job = initialized_job("llm_assets.definitions", "defs", stream, str(settings.project_dir()))
-    with dg.DagsterInstance.get() as instance:
-        result = dg.execute_job(job, instance=instance, tags=tags or {})
-        outcome = RunOutcome(stream, result.run_id, result.success)
-        mirror_after_cli_run(instance, result.run_id)
+    # this process builds every stream: the executor exports a run's scope into the
+    # environment for its step processes, which must not narrow the next run's definitions
+    with scoped_env(SCOPE_STREAMS_ENV, None), scoped_env(SCOPE_PROCESSES_ENV, None):
+        job = initialized_job("llm_assets.definitions", "defs", stream,
+                              str(settings.project_dir()))
+        with dg.DagsterInstance.get() as instance:
+            result = dg.execute_job(job, instance=instance, tags=tags or {})
+            outcome = RunOutcome(stream, result.run_id, result.success)
+            mirror_after_cli_run(instance, result.run_id)
     return outcome
 
 
