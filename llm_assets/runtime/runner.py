@@ -20,7 +20,12 @@ from llm_assets.core.params import data_date, process_parameters
 from llm_assets.core.state import ControlState
 from llm_assets.runtime import engines, nb
 from llm_assets.runtime.checks import check_results
-from llm_assets.runtime.notebook_store import STORE_ERROR, run_key_prefix, store_notebook
+from llm_assets.runtime.notebook_store import (
+    REFERENCE,
+    STORE_ERROR,
+    run_key_prefix,
+    store_notebook,
+)
 
 
 def notebook_path(process: Process, root: Path | None = None) -> Path:
@@ -59,11 +64,11 @@ class ProcessRunner:
         failed = next(iter(work.glob("*-out.ipynb")), None)
         links = store_notebook(context, datalake, prefix, process.prcs_nm, failed)
         store_error = links.pop(STORE_ERROR, None)
-        where = links.get("executed_notebook")
+        where = links.pop(REFERENCE, None)  # the same link as the metadata's, as text
         return dg.Failure(
             description=(
                 f"notebook notebooks/{process.nb_path_nm} of process {process.prcs_nm} {what}"
-                + (f"\nExecuted notebook: {where.value}" if where else "")
+                + (f"\nExecuted notebook: {where}" if where else "")
                 + (f"\n{store_error}" if store_error else "")
             ),
             metadata={**links, "error_type": error_type,
@@ -121,6 +126,7 @@ class ProcessRunner:
                                     engines.kernel_failure(err), type(err).__name__,
                                     str(err)) from None
             links = store_notebook(context, datalake, prefix, process.prcs_nm, executed)
+            links.pop(REFERENCE, None)
             if STORE_ERROR in links:  # ran, but the data lake is unreachable: retryable
                 raise dg.Failure(
                     f"notebook notebooks/{process.nb_path_nm} of process {process.prcs_nm} ran, "
