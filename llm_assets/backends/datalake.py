@@ -240,16 +240,18 @@ class S3DataLake(dg.ConfigurableResource, DataLakeMixin):
         (a signature covers the host name, so it must be the host the browser asks)."""
         if not self.public_endpoint:
             return self.client()
-        if self._public_client is None:
-            from dagster_aws.s3.utils import construct_s3_client
+        if self._public_client is None:  # signing is local: this client sends nothing
+            import boto3
+            from botocore.config import Config
 
-            self._public_client = construct_s3_client(
-                max_attempts=self.s3.max_attempts, region_name=self.s3.region_name,
-                endpoint_url=self.public_endpoint, profile_name=self.s3.profile_name,
+            session = boto3.session.Session(profile_name=self.s3.profile_name)
+            self._public_client = session.client(
+                "s3", endpoint_url=self.public_endpoint, region_name=self.s3.region_name,
                 use_ssl=self.s3.use_ssl, verify=self.s3.verify,
                 aws_access_key_id=self.s3.aws_access_key_id,
                 aws_secret_access_key=self.s3.aws_secret_access_key,
-                aws_session_token=self.s3.aws_session_token)
+                aws_session_token=self.s3.aws_session_token,
+                config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
         return self._public_client
 
     def url(self, key: str) -> str:
