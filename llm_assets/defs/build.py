@@ -9,6 +9,7 @@ from llm_assets.core import settings
 from llm_assets.core.graph import build_graph, loaded_processes
 from llm_assets.core.scope import Scope
 from llm_assets.core.state import ControlState
+from llm_assets.core.versions import graph_versions
 from llm_assets.defs.assets import process_asset
 from llm_assets.defs.executor import scoped_multiprocess_executor
 from llm_assets.defs.jobs import stream_jobs, stream_schedules
@@ -44,8 +45,11 @@ def build_definitions(state: ControlState, *, resources: dict | None = None,
                      if clean.group_by_name[p.prcs_grp].strem_nm in scope.streams]
     if scope.processes is not None:
         processes = [p for p in processes if p.prcs_nm in scope.processes]
+    versions = (state.versions if state.versions is not None
+                else graph_versions(clean, graph, state.notebooks))
     assets: list = [process_asset(clean, p, graph, runner, retry,
-                                  state.notebooks.get(p.nb_path_nm)) for p in processes]
+                                  state.notebooks.get(p.nb_path_nm), versions.get(p.prcs_nm))
+                    for p in processes]
     built = {p.prcs_nm for p in processes}
     # a scoped build keeps its outside upstreams as external specs, so their values still
     # load through the IO manager under the same asset key
