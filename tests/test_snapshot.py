@@ -11,7 +11,7 @@ from llm_assets.store.snapshot import load_snapshot
 from tests.support.pg import control_table_reads, execute, prepare
 
 
-@pytest.mark.e2e
+@pytest.mark.integration
 def test_snapshot_round_trips_and_reads_each_table_once(pg_url):
     prepare(pg_url, "001_demo_sales.sql", "tests/fixtures/defects.sql")
     # many more rows must not mean more queries
@@ -53,6 +53,7 @@ def test_malformed_json_nb_parm_is_an_error(raw):
         parse_nb_parm(raw)
 
 
+@pytest.mark.integration
 def test_rows_changed_while_the_snapshot_loads_give_a_consistent_view(pg_url, monkeypatch):
     """Someone deletes a process (with its dependency rows) and adds another between our read
     of cntl_cfg_prcs and our read of cntl_cfg_prcs_depn: the snapshot is the state before the
