@@ -52,6 +52,10 @@ def prepare_notebook(source: Path, params: dict, out_dir: Path, target: Path,
     import nbformat
 
     nb = nbformat.read(source, as_version=4)
+    # a notebook saved from an earlier papermill run (the original framework's Log_output/)
+    # holds that run's injected cell: drop it, as papermill does when it parameterizes
+    nb.cells = [c for c in nb.cells
+                if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
     cell = nbformat.v4.new_code_cell(_injected_source(params, out_dir, inputs_file))
     cell.metadata["tags"] = ["llm-assets-parameters"]
     index = next((i for i, c in enumerate(nb.cells)

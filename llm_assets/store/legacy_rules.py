@@ -13,6 +13,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NoReturn
 
 from llm_assets.core.naming import RESERVED_NAMES, is_valid_cron, is_valid_name
 
@@ -113,7 +114,7 @@ class _Row:
         self.key = spec.show_key(raw)
         self.where = f"{refs.schema}.{spec.legacy}"
 
-    def reject(self, reason: str, fix: str):
+    def reject(self, reason: str, fix: str) -> NoReturn:
         raise Rejected(self.key, reason, fix)
 
     def optional(self, column: str):
@@ -166,7 +167,6 @@ class _Row:
         self.reject(f"references unknown {target.noun} {value!r}",
                     f"insert it into {self.refs.schema}.{target.legacy} or correct {column} "
                     f"in {self.where}")
-        raise AssertionError  # unreachable: reject raised
 
 
 def _stream(row: _Row) -> dict:

@@ -96,3 +96,23 @@ def test_script_process_gets_the_same_variables(pg_url, tmp_path):
                     "process": "Seen", "run_id": run_id, "file_type": "csv", "dlm": ";",
                     "chunk_size": 500, "overlap": 50}
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", seen["data_dt"])
+
+
+@pytest.mark.unit
+def test_a_stale_injected_cell_from_an_earlier_papermill_run_is_dropped(tmp_path):
+    """A notebook copied from the original framework's Log_output/ still holds the cell
+    papermill injected in that run; its old values must not follow ours."""
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    source = tmp_path / "Load_Orders-out.ipynb"
+    original = load_notebook_node(str(LEGACY_NOTEBOOKS / "sales" / "Load_Orders.ipynb"))
+    # what `papermill ... -p nb_parm 'old|1999|run'` wrote into Log_output/
+    nbformat.write(parameterize_notebook(original, {"nb_parm": "old|1999|run"}), source)
+    assert "old|1999|run" in source.read_text()
+    for engine in ("dagstermill", "papermill"):
+        target = tmp_path / f"{engine}.ipynb"
+        prepare_notebook(source, PARAMS, tmp_path / "out", target, engine=engine)
+        cells = nbformat.read(target, as_version=4).cells
+        assert not any("old|1999|run" in c.source for c in cells)
+        assert sum("llm-assets-parameters" in c.metadata.get("tags", []) for c in cells) == 1
