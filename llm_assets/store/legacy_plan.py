@@ -91,7 +91,8 @@ class _Planner:
                         for spec in SPECS}
 
     def known(self, table: str) -> tuple[set[str], set[str], set[str]]:
-        """(names imported now or already in cntl_af, names rejected now) of a table."""
+        """The names of a table (names imported now, names already in cntl_af, names
+        rejected now): what a reference to it may point at, or why it may not."""
         return self.accepted[table], self.present[table], self.rejected[table]
 
     def convert_all(self, spec: TableSpec, plan: TablePlan) -> list[dict]:
