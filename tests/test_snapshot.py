@@ -60,8 +60,8 @@ def test_rows_changed_while_the_snapshot_loads_give_a_consistent_view(pg_url, mo
     edit, whole (one REPEATABLE READ transaction), and validates cleanly; the next load sees
     the state after, whole."""
     from llm_assets.core import settings
-    from llm_assets.core.validate import validate
     from llm_assets.core.models import Process
+    from llm_assets.core.validate import validate
     from llm_assets.store import snapshot as load
 
     prepare(pg_url)
