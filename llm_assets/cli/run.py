@@ -14,6 +14,8 @@ import click
 
 from llm_assets.core import settings
 from llm_assets.core.models import ControlSnapshot
+from llm_assets.core.names import SCOPE_PROCESSES_ENV, SCOPE_STREAMS_ENV
+from llm_assets.core.scope import scoped_env
 
 
 @dataclass(frozen=True)
@@ -40,13 +42,11 @@ def run_stream(stream: str, tags: dict | None = None) -> RunOutcome:
     import dagster as dg
 
     from llm_assets.compat import initialized_job
-    from llm_assets.core.names import SCOPE_PROCESSES_ENV, SCOPE_STREAMS_ENV
-    from llm_assets.core.scope import scoped_env
     from llm_assets.defs.log_mirror import mirror_after_cli_run
 
     ensure_local_env()
-    # this process builds every stream: the executor exports a run's scope into the
-    # environment for its step processes, which must not narrow the next run's definitions
+    # this process initializes the location (unscoped) and is the run worker, whose executor
+    # exports the run's scope for its steps: clear it again before the next run
     with scoped_env(SCOPE_STREAMS_ENV, None), scoped_env(SCOPE_PROCESSES_ENV, None):
         job = initialized_job("llm_assets.definitions", "defs", stream,
                               str(settings.project_dir()))
