@@ -175,7 +175,10 @@ def store(datalake, embeddings, vectorstore, *, stream: str, name: str, collecti
                             "metadata": c.metadata} for c in chunks]}
     datalake.put_text(manifest_key, json.dumps(manifest, indent=1))
     skipped = len([d for d in documents if d in unchanged])
+    content = digest(json.dumps([manifest["settings"], manifest["sources"],
+                                 [c.id for c in chunks]], sort_keys=True).encode())
     return {"collection": collection, "documents": len(documents), "chunks": len(chunks),
+            "content": content,
             "upserted": upserted, "removed_stale": removed, "manifest": manifest_key,
             "skipped": skipped, "ingested": len(documents) - skipped,
             "collection_count": _count(vectorstore, collection),

@@ -18,7 +18,7 @@ from llm_assets.core.names import SCHEDULED_TAG
 from llm_assets.core.notebooks import notebook_problem, resolve
 from llm_assets.core.params import data_date, process_parameters
 from llm_assets.core.state import ControlState
-from llm_assets.runtime import engines, nb
+from llm_assets.runtime import engines, memo, nb
 from llm_assets.runtime.checks import check_results
 from llm_assets.runtime.notebook_store import (
     REFERENCE,
@@ -83,6 +83,10 @@ class ProcessRunner:
         from dagstermill.compat import ExecutionError  # papermill's and nbclient's cell errors
 
         source = notebook_path(process, self.notebooks_root)
+        previous = memo.previous_result(context, process, self.notebooks.get(process.nb_path_nm))
+        if previous is not None:  # nothing it depends on changed (llm_assets.runtime.memo)
+            yield from memo.reuse(context, process, previous)
+            return
         group = self.snapshot.group_by_name[process.prcs_grp]
         prefix = run_key_prefix(group.strem_nm, process.prcs_nm, context.run.run_id)
         datalake = context.resources.datalake
@@ -92,7 +96,7 @@ class ProcessRunner:
 
             value, reported, checks = run_script(context, process.prcs_nm, process.nb_path_nm,
                                                  source, params, inputs)
-            yield dg.Output(value, metadata={
+            yield dg.Output(value, data_version=memo.content_version(value), metadata={
                 **reported, "script": dg.MetadataValue.path(f"notebooks/{process.nb_path_nm}"),
                 "data_dt": params["data_dt"], "has_result": value is not None})
             yield from check_results(process.prcs_nm, process.nb_path_nm,
@@ -138,6 +142,6 @@ class ProcessRunner:
             checks = nb.collect_checks(out_dir)
         metadata = {**reported, **links, "data_dt": params["data_dt"],
                     "has_result": value is not None}
-        yield dg.Output(value, metadata=metadata)
+        yield dg.Output(value, metadata=metadata, data_version=memo.content_version(value))
         yield from check_results(process.prcs_nm, process.nb_path_nm,
                                  self.notebooks.get(process.nb_path_nm), checks)
