@@ -62,7 +62,7 @@ class ControlState:
         part = self.snapshot.for_streams(set(streams))
         used = {p.nb_path_nm for p in part.processes}
         versions = stream_versions(self.snapshot.without_streams(set(self.excluded)),
-                                   self.notebooks, set(streams))
+                                   self.notebooks, set(streams), part)
         return ControlState(part, self.excluded, self.unattributed, self.problem_count,
                             {k: v for k, v in self.notebooks.items() if k in used},
                             {p.prcs_nm: versions[p.prcs_nm] for p in part.processes

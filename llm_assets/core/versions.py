@@ -16,15 +16,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import fields
 
 from llm_assets.core.graph import ProcessGraph, build_graph, loaded_processes
 from llm_assets.core.models import ControlSnapshot, Process
 from llm_assets.core.notebooks import NotebookInfo
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
-def _row(value) -> dict | None:
-    return {k: v for k, v in asdict(value).items() if k != "upt_dt"} if value else None
+
+def _row(value) -> list | None:
+    """A row's values in field order, `upt_dt` left out (a shallow read: rows are flat)."""
+    if value is None:
+        return None
+    kind = type(value)
+    if kind not in _FIELDS:
+        _FIELDS[kind] = tuple(f.name for f in fields(value) if f.name != "upt_dt")
+    return [getattr(value, name) for name in _FIELDS[kind]]
 
 
 def own_version(snapshot: ControlSnapshot, process: Process,
@@ -34,7 +42,7 @@ def own_version(snapshot: ControlSnapshot, process: Process,
     group = snapshot.group_by_name.get(process.prcs_grp)
     stream = snapshot.stream_by_name.get(group.strem_nm) if group else None
     text = json.dumps([notebook.digest if notebook else None, _row(process), _row(sys_file),
-                       stream.question if stream else None], sort_keys=True, default=str)
+                       stream.question if stream else None], default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -44,16 +52,17 @@ def graph_versions(snapshot: ControlSnapshot, graph: ProcessGraph,
     processes = {p.prcs_nm: p for p in loaded_processes(snapshot)}
     versions: dict[str, str] = {}
     for root in processes:
-        stack = [root]
+        stack, entered = [root], {root}
         while stack:  # depth-first, upstream before downstream, without recursion
             name = stack[-1]
             if name in versions:
                 stack.pop()
                 continue
             ups = [u for u in graph.upstream(name) if u in processes]
-            missing = [u for u in ups if u not in versions and u not in stack]
-            if missing:
+            missing = [u for u in ups if u not in versions and u not in entered]
+            if missing:  # (an upstream already entered and unfinished closes a cycle)
                 stack.extend(missing)
+                entered.update(missing)
                 continue
             stack.pop()
             process = processes[name]
@@ -66,25 +75,27 @@ def graph_versions(snapshot: ControlSnapshot, graph: ProcessGraph,
 
 def upstream_streams(snapshot: ControlSnapshot, streams: set[str]) -> set[str]:
     """`streams` and every stream a process of theirs depends on, transitively."""
-    stream_of = {p.prcs_nm: snapshot.group_by_name[p.prcs_grp].strem_nm
-                 for p in snapshot.processes if p.prcs_grp in snapshot.group_by_name}
-    ups_of: dict[str, set[str]] = {}
-    for dep in snapshot.dependencies:
-        if dep.act_f and dep.prcs_nm in stream_of and dep.dpnd_prcs_nm in stream_of:
-            ups_of.setdefault(stream_of[dep.prcs_nm], set()).add(stream_of[dep.dpnd_prcs_nm])
-    found, todo = set(streams), list(streams)
-    while todo:
-        for up in ups_of.get(todo.pop(), ()):
-            if up not in found:
-                found.add(up)
-                todo.append(up)
+    stream_of_group = {g.prcs_grp: g.strem_nm for g in snapshot.groups}
+    found, frontier = set(streams), set(streams)
+    while frontier:
+        inside = {p.prcs_nm for p in snapshot.processes
+                  if stream_of_group.get(p.prcs_grp) in frontier}
+        ups = {d.dpnd_prcs_nm for d in snapshot.dependencies if d.prcs_nm in inside}
+        frontier = {stream_of_group.get(snapshot.process_by_name[u].prcs_grp)
+                    for u in ups if u in snapshot.process_by_name} - found - {None}
+        found |= frontier
     return found
 
 
 def stream_versions(snapshot: ControlSnapshot, notebooks: dict[str, NotebookInfo],
-                    streams: set[str]) -> dict[str, str]:
+                    streams: set[str], part: ControlSnapshot | None = None) -> dict[str, str]:
     """The code versions of the processes of `streams`, equal to those `graph_versions`
-    gives on the whole `snapshot`, computed from the streams they depend on only."""
+    gives on the whole `snapshot`, computed from the streams they depend on only.  `part`:
+    `snapshot.for_streams(streams)`, when at hand; if none of its processes lies outside
+    `streams` (no dependency leaves them), it is all that is needed."""
+    if part is not None and all(part.group_by_name[p.prcs_grp].strem_nm in streams
+                                for p in part.processes):
+        return graph_versions(part, build_graph(part), notebooks)
     needed = upstream_streams(snapshot, streams)
     part = snapshot.without_streams({s.strem_nm for s in snapshot.streams} - needed)
     return graph_versions(part, build_graph(part), notebooks)
