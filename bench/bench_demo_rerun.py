@@ -61,6 +61,9 @@ def main() -> None:
         if not args.keep:
             _cli(["down"], env)
     first = runs[0][1]
+    print("## The demo, run twice (unchanged work skipped)\n")
+    print("Command: `.venv/bin/python bench/bench_demo_rerun.py` (a fresh home: `llm-assets up`, "
+          "`db upgrade`, `db seed`, then `llm-assets demo` twice, nothing changed between)\n")
     print("| run | wall s | share of the first | load avg (1/5/15 min) before -> after |")
     print("|---|---:|---:|---|")
     for attempt, seconds, before, after in runs:

@@ -64,11 +64,13 @@ BENCHMARKS = {
     "log_mirror": (["bench/bench_log_mirror.py"],
                    ["bench/bench_log_mirror.py", "--runs", "100"], 900),
     "ai": (["bench/bench_ai.py"], ["bench/bench_ai.py", "--quick"], 1800),
+    # issue 19: `llm-assets demo` twice on a fresh home (the second skips unchanged work)
+    "demo_rerun": (["bench/bench_demo_rerun.py"], ["bench/bench_demo_rerun.py"], 7200),
 }
 
 
 # more than about 5 minutes each on 2 cores (10,000-process loads, 100k-chunk vector store)
-SLOW = {"load", "load_phases", "step", "ai"}
+SLOW = {"load", "load_phases", "step", "ai", "demo_rerun"}
 
 
 def _block(name: str, text: str) -> str:

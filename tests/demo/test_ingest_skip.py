@@ -114,3 +114,30 @@ def test_what_forces_re_ingestion(parts, pg_url, change):
     # and once more with the same settings: all skipped again
     assert _ingest(parts, **{k: v for k, v in kwargs.items() if k != "force"})["skipped"] \
         == first["documents"]
+
+
+@pytest.mark.e2e
+def test_the_log_row_says_how_many_sources_were_skipped(pg_url, tmp_path):
+    """`llm-assets run` twice on the doc_qa stream reduced to landing and .txt ingestion."""
+    from tests.support.pg import prepare
+    from tests.support.project import project_env, run
+
+    prepare(pg_url, "002_demo_doc_qa.sql")
+    execute(pg_url, "UPDATE cntl_af.cntl_cfg_prcs SET act_f = 0 WHERE prcs_nm IN "
+                    "('doc_qa_ingest_pdf', 'doc_qa_ingest_csv', 'doc_qa_answer')")
+    env = project_env(pg_url, tmp_path, LLM_ASSETS_DEMO_SCALE="full")
+    messages = []
+    for _ in range(2):
+        proc = run(["llm-assets", "run", "doc_qa"], env, timeout=900)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+        run_id = proc.stdout.split(" run ")[1].split()[0]
+        messages.append(execute(pg_url, "SELECT status, source_row, message FROM "
+                                        "cntl_af.cntl_cfg_log WHERE run_id = %s AND prcs_nm "
+                                        "= 'doc_qa_ingest_txt'", (run_id,))[0])
+    vectors = execute(pg_url, "SELECT count(*), count(DISTINCT id) FROM vec.doc_qa_chunks")[0]
+    assert messages[0][:2] == messages[1][:2] == (0, 2)  # succeeded, 2 sources each time
+    assert messages[0][2].startswith("2 source(s) ingested (") and \
+        messages[0][2].endswith(", 0 unchanged source(s) skipped"), messages
+    assert messages[1][2] == ("0 source(s) ingested (0 chunk(s) embedded), 2 unchanged "
+                              "source(s) skipped"), messages
+    assert vectors[0] == vectors[1] > 0  # nothing duplicated

@@ -75,9 +75,10 @@ def test_executed_notebook_opens_from_asset_page_and_failure(pg_url, project_hom
         # 2. the failed run: the step failure's link shows the cells up to the error
         page.goto(f"{server.url}/runs/{run_id}")
         page.get_by_text("STEP_FAILURE").first.wait_for()
-        link = page.locator(VIEWER_LINK).first
+        # log_boom failed: its only link is the one in its STEP_FAILURE event's metadata
+        link = page.locator(f'{VIEWER_LINK}[href*="/log_boom/{run_id}/"]').first
         link.wait_for()
-        assert f"log_boom/{run_id}/log_boom.ipynb" in link.get_attribute("href")
+        assert link.get_attribute("href").endswith("/log_boom.ipynb&repoLocName=llm_assets")
         viewer = _open_link(page, link)
         cells = _cells(viewer)
         failing = [c for c in cells if 'raise ValueError("log fixture' in c]
