@@ -81,8 +81,9 @@ def upstream_streams(snapshot: ControlSnapshot, streams: set[str]) -> set[str]:
         inside = {p.prcs_nm for p in snapshot.processes
                   if stream_of_group.get(p.prcs_grp) in frontier}
         ups = {d.dpnd_prcs_nm for d in snapshot.dependencies if d.prcs_nm in inside}
-        frontier = {stream_of_group.get(snapshot.process_by_name[u].prcs_grp)
-                    for u in ups if u in snapshot.process_by_name} - found - {None}
+        frontier = {stream_of_group[snapshot.process_by_name[u].prcs_grp]
+                    for u in ups if u in snapshot.process_by_name
+                    and snapshot.process_by_name[u].prcs_grp in stream_of_group} - found
         found |= frontier
     return found
 
