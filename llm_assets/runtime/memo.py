@@ -77,16 +77,21 @@ def _load(context, key: dg.AssetKey):
 
 def _check_outcomes(context, key: dg.AssetKey, run_id: str,
                     notebook: NotebookInfo | None) -> tuple | None:
-    """The evaluations of the declared checks in run `run_id` (None: one is missing)."""
-    outcomes = []
-    for declared in (notebook.checks if notebook else ()):
-        record = context.instance.get_latest_asset_check_evaluation_record(
-            dg.AssetCheckKey(key, declared.name))
-        evaluation = record.evaluation if record is not None else None
-        if record is None or record.run_id != run_id or not hasattr(evaluation, "passed"):
-            return None
-        outcomes.append(evaluation)
-    return tuple(outcomes)
+    """The evaluations of the declared checks in run `run_id` (None: one is missing).  Read
+    from that run's events: the latest check record is this run's own, planned one."""
+    declared = [c.name for c in (notebook.checks if notebook else ())]
+    if not declared:
+        return ()
+    records = context.instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    found = {}
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        if evaluation.asset_key == key:
+            found[evaluation.check_name] = evaluation
+    if set(declared) - set(found):
+        return None
+    return tuple(found[name] for name in declared)
 
 
 def previous_result(context, process: Process,
