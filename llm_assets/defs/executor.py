@@ -16,7 +16,8 @@ import os
 
 import dagster as dg
 
-from llm_assets.core.names import SCOPE_PROCESSES_ENV, SCOPE_STREAMS_ENV
+from llm_assets.compat import run_tagged_steps_in_process
+from llm_assets.core.names import BARRIER_TAG, SCOPE_PROCESSES_ENV, SCOPE_STREAMS_ENV
 from llm_assets.core.scope import Scope
 
 # imported once per run by the forkserver instead of once per step (imports only: nothing is
@@ -59,6 +60,7 @@ def _start_method(config: dict, scope: Scope) -> dict:
 
 
 def _create(init_context: dg.InitExecutorContext) -> dg.Executor:
+    run_tagged_steps_in_process(BARRIER_TAG)  # tier gates: no step process of their own
     scope = run_scope(init_context.job)
     export_scope(scope)
     config = dict(init_context.executor_config)
