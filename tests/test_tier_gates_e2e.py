@@ -1,7 +1,8 @@
 """Priority-tier gates in a real run: a stream of three wide tiers (3 script processes each, no
 dependency rows) gets two gates; from the run's event timestamps no step of tier k starts
 before the last step of tier k-1 ended; the gates ran in the run worker (no step process
-launched for them); the log table holds a row per process and none for a gate."""
+launched for them); the log table, and `llm-assets log`, hold a row per process and none for
+a gate."""
 
 from __future__ import annotations
 
@@ -83,3 +84,5 @@ def test_wide_tiers_run_in_order_through_gates_in_the_run_worker(pg_url, tmp_pat
     rows = log_rows(pg_url)
     assert {name for rid, name in rows if rid == run_id} == processes
     assert all(row["status"] == 0 for row in rows.values())
+    listing = run(["llm-assets", "log", "--stream", STREAM], env, check=True).stdout
+    assert all(p in listing for p in processes) and "__tier_" not in listing
