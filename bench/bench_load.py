@@ -41,13 +41,16 @@ from bench.handwritten import handwritten_definitions
 from bench.synthetic import synthetic_snapshot
 t_import = time.perf_counter()
 if kind == "ours":
-    from llm_assets.core import settings
+    from llm_assets.core.settings import notebooks_dir
     from llm_assets.core.state import ControlState
     from llm_assets.defs.build import build_definitions
     from llm_assets.store.snapshot import load_snapshot
     snap = load_snapshot(url)
     t_start = time.perf_counter()
-    defs = build_definitions(ControlState.build(snap, settings.notebooks_dir()))
+    # what the component does at a code-server load: validate and describe the notebooks
+    # (the state), serialize it into the load data, and build the definitions from it
+    state = ControlState.from_json(ControlState.build(snap, notebooks_dir()).to_json())
+    defs = build_definitions(state)
 else:
     snap = synthetic_snapshot(n, shape=shape)
     t_start = time.perf_counter()
@@ -94,8 +97,10 @@ def _validate(kind: str, n: int, shape: str, env: dict) -> float:
                    PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
                                                             env.get("PYTHONPATH")])))
     started = time.perf_counter()
+    # from the bench home, not the repository root (whose .env Dagster would load)
     out = subprocess.run([str(BIN / "dagster"), "definitions", "validate", *target], env=env,
-                         cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False)
+                         cwd=env["LLM_ASSETS_HOME"], capture_output=True, text=True,
+                         timeout=3600, check=False)
     wall = time.perf_counter() - started
     if out.returncode != 0:
         raise RuntimeError(f"dagster definitions validate ({kind}, {shape}, {n}) failed:\n"
