@@ -164,9 +164,10 @@ def main() -> None:
     os.environ.pop("LLM_ASSETS_DATABASE_URL", None)
     load_start = os.getloadavg()[0]
     url = services.up().url
-    (Path(home) / "dagster").mkdir(exist_ok=True)
-    env = dict(os.environ, LLM_ASSETS_DATABASE_URL=url, LLM_ASSETS_HOME=home,
-               DAGSTER_HOME=str(Path(home) / "dagster"), LLM_ASSETS_PROFILE="local")
+    # the local profile's environment: the Dagster instance of `dagster definitions validate`
+    # (DAGSTER_HOME, its Postgres storage) and the control database
+    env = {**os.environ, **services.local_env(), "LLM_ASSETS_PROFILE": "local"}
+    Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
     loads: dict[str, list] = {}
     validations = []
     try:

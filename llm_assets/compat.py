@@ -9,6 +9,11 @@
   (`dg launch`, `dagster asset materialize -m`) reconstruct the location without the load data
   a code server would pass, and a state-backed component then has no state to read.
 
+- Running the steps of priority-tier gates in the run worker (`run_tagged_steps_in_process`):
+  Dagster's multiprocess executor starts a process for every step and has no public hook for
+  where a step runs; a gate does nothing, and a step-process start would be most of the
+  latency it adds between two tiers.
+
 `tests/unit/test_dagster_compat.py` fails when a Dagster upgrade changes any of these.
 
 This module imports nothing from llm_assets (an import-linter contract keeps it a leaf).
@@ -70,6 +75,7 @@ def run_tagged_steps_in_process(tag: str) -> None:
     function its loop calls to launch each step (`execute_step_out_of_process`) and executes a
     tagged step as the step process would (`create_execution_plan` for that one step, then
     `execute_plan_iterator`) with the run's instance.  Idempotent."""
+    import functools
     import inspect
 
     from dagster._core.executor import multiprocess
@@ -81,13 +87,16 @@ def run_tagged_steps_in_process(tag: str) -> None:
         return
     signature = inspect.signature(launch)
 
+    in_process = {tag}
+
+    @functools.wraps(launch)
     def execute_step(*args, **kwargs):
         arguments = signature.bind(*args, **kwargs).arguments
-        if execute_step.llm_assets_in_process_tags.isdisjoint(arguments["step"].tags or {}):
+        if in_process.isdisjoint(arguments["step"].tags or {}):
             return launch(*args, **kwargs)
         return _in_process(arguments)
 
-    execute_step.llm_assets_in_process_tags = {tag}  # type: ignore[attr-defined]
+    execute_step.llm_assets_in_process_tags = in_process  # type: ignore[attr-defined]
     multiprocess.execute_step_out_of_process = execute_step
 
 

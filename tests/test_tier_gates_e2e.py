@@ -86,3 +86,35 @@ def test_wide_tiers_run_in_order_through_gates_in_the_run_worker(pg_url, tmp_pat
     assert all(row["status"] == 0 for row in rows.values())
     listing = run(["llm-assets", "log", "--stream", STREAM], env, check=True).stdout
     assert all(p in listing for p in processes) and "__tier_" not in listing
+
+
+def test_a_tagged_step_runs_in_the_run_worker_and_the_others_in_step_processes(
+        tmp_path, monkeypatch):
+    """llm_assets.compat.run_tagged_steps_in_process on a plain Dagster job with Dagster's own
+    multiprocess executor: the tagged step ran in the orchestrating process, its neighbours in
+    step processes, and the order between them held."""
+    import importlib
+
+    from llm_assets.compat import run_tagged_steps_in_process
+
+    (tmp_path / "in_process_location.py").write_text(
+        "import os, time\n"
+        "import dagster as dg\n"
+        "@dg.op\ndef before():\n    return (os.getpid(), time.time())\n"
+        "@dg.op(tags={'test/in_process': '1'})\n"
+        "def gate(before):\n    return (os.getpid(), time.time())\n"
+        "@dg.op\ndef after(gate):\n    return (os.getpid(), time.time())\n"
+        "@dg.job(executor_def=dg.multiprocess_executor)\n"
+        "def a_job():\n    after(gate(before()))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # the working directory step processes import the job from
+    run_tagged_steps_in_process("test/in_process")
+    job = dg.reconstructable(importlib.import_module("in_process_location").a_job)
+    (tmp_path / "home").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        with dg.execute_job(job, instance=instance) as result:
+            assert result.success
+            pids = {node: result.output_for_node(node) for node in ("before", "gate", "after")}
+    assert pids["gate"][0] == os.getpid()
+    assert pids["before"][0] != os.getpid() and pids["after"][0] != os.getpid()
+    assert pids["before"][1] <= pids["gate"][1] <= pids["after"][1]

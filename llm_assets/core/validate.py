@@ -210,11 +210,11 @@ def validate(snapshot: ControlSnapshot, notebooks_dir: Path) -> ValidationResult
     graph = build_graph(snapshot)
     nodes = [p.prcs_nm for p in loaded_processes(snapshot)]
     for name in sorted(set(graph.barriers) & set(nodes)):
-        stream = graph.barriers[name].stream
+        gated = graph.barriers[name].stream
         add(Problem("cntl_cfg_prcs", name,
-                    f"process name is the name of the priority-tier gate of stream {stream}",
+                    f"process name is the name of the priority-tier gate of stream {gated}",
                     "rename the process (names ending in __tier_<n>_<n> are reserved)",
-                    frozenset({stream, stream_of_proc(name) or stream})))
+                    frozenset({gated, stream_of_proc(name) or gated})))
     for cycle in find_cycles(graph, nodes):
         # a tier gate (barrier) is not a row: name the processes only, a -> b meaning a
         # waits for b (through the gate when there is one)
