@@ -28,15 +28,19 @@ PRELOAD_MODULES = ("dagster", "llm_assets.definitions", "llm_assets.runtime.runn
 _forkserver_scope: list[Scope] = []  # the scope the forkserver of this process started with
 
 
+def scope_for(job_name: str, asset_selection=None) -> Scope:
+    """The scope of a run of `job_name` (a stream job: that stream; Dagster's ad-hoc asset job:
+    the selected processes; anything else: everything)."""
+    if not job_name.startswith("__"):
+        return Scope(streams=frozenset({job_name}))
+    if asset_selection:
+        return Scope(processes=frozenset(k.to_user_string() for k in asset_selection))
+    return Scope()
+
+
 def run_scope(job) -> Scope:
     """The scope of the run about to execute `job` (an IJob: the run's job)."""
-    selection = getattr(job, "asset_selection", None)
-    name = job.get_definition().name
-    if not name.startswith("__"):
-        return Scope(streams=frozenset({name}))
-    if selection:
-        return Scope(processes=frozenset(k.to_user_string() for k in selection))
-    return Scope()
+    return scope_for(job.get_definition().name, getattr(job, "asset_selection", None))
 
 
 def export_scope(scope: Scope) -> None:
@@ -68,6 +72,26 @@ def _create(init_context: dg.InitExecutorContext) -> dg.Executor:
     return stock.executor_creation_fn(dg.InitExecutorContext(
         job=init_context.job, executor_def=init_context.executor_def, executor_config=config,
         instance=init_context.instance))
+
+
+def executor_definition() -> dg.ExecutorDefinition:
+    """The executor of every stream job, chosen by LLM_ASSETS_EXECUTOR: `multiprocess`
+    (default: steps in processes of the run worker), `celery` (dagster-celery: steps on
+    `llm-assets worker` processes, llm_assets.defs.celery) or `k8s` (dagster-k8s: a
+    Kubernetes job per step; step pods build only their run's streams from
+    DAGSTER_RUN_JOB_NAME, llm_assets.core.scope)."""
+    from llm_assets.defs.broker import executor_kind
+
+    kind = executor_kind()
+    if kind == "celery":
+        from llm_assets.defs.celery import celery_step_executor
+
+        return celery_step_executor()
+    if kind == "k8s":
+        from dagster_k8s import k8s_job_executor
+
+        return k8s_job_executor
+    return scoped_multiprocess_executor
 
 
 scoped_multiprocess_executor = dg.ExecutorDefinition(

@@ -1,0 +1,178 @@
+"""A step whose Celery worker died ends failed (or is retried), the run goes on.
+
+dagster-celery's executor waits for each step's Celery result; a worker that is killed (or
+whose host goes down) never writes one, and the run would wait forever.  `WorkerWatch` runs
+beside the executor in the run worker, using Celery's public API only:
+
+- Celery's `after_task_publish` signal tells it the task id of each step of this run;
+- every few seconds it reads each task's state from the result backend: a started task names
+  its worker and process (`task_track_started`);
+- it asks that worker which tasks it is running (`inspect().active()`, answered by the
+  worker's main process while its step processes work);
+- when the worker has not reported the task for LLM_ASSETS_WORKER_LOST_AFTER seconds
+  (default 60) and the task still has no result, the step is over: Dagster's executor API
+  logs a step failure, or a retry when the process's retry policy (LLM_ASSETS_MAX_RETRIES)
+  has attempts left, with a message naming the worker, and the watch stores that event as the
+  task's result.  dagster-celery's loop then handles it like any step outcome: dependents
+  are skipped (or the step is queued again), other steps keep their outcomes, the run ends.
+
+A worker that shuts down on SIGTERM finishes its running step first (Celery's warm
+shutdown), so the watch only acts on workers that stopped without finishing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import dagster as dg
+
+logger = logging.getLogger("llm_assets")
+LOST_CLASS = "WorkerLost"
+
+
+@dataclass
+class _Task:
+    step_key: str
+    known_state: object
+    host: str | None = None
+    pid: int | None = None
+    last_seen: float | None = None
+
+
+class WorkerWatch:
+    """Follows the Celery tasks of one run and ends the steps of dead workers."""
+
+    def __init__(self, executor: WatchedCeleryExecutor, plan_context, execution_plan,
+                 lost_after: float, interval: float | None = None):
+        from dagster_celery.make_app import make_app
+
+        self.executor, self.plan_context, self.plan = executor, plan_context, execution_plan
+        self.run_id = plan_context.run_id
+        self.lost_after = lost_after
+        self.interval = interval or max(0.5, min(5.0, lost_after / 4))
+        self.app = make_app(executor.app_args())
+        self.tasks: dict[str, _Task] = {}
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="llm-assets-worker-watch",
+                                       daemon=True)
+
+    # -- tasks of this run, from the publishing side ------------------------------------------
+    def published(self, sender=None, headers=None, body=None, **_) -> None:
+        from dagster_celery.config import TASK_EXECUTE_PLAN_NAME
+        from dagster_shared.serdes import unpack_value
+
+        if sender != TASK_EXECUTE_PLAN_NAME or not headers or not body:
+            return
+        kwargs = body[1] if isinstance(body, (list, tuple)) and len(body) > 1 else {}
+        packed = kwargs.get("execute_step_args_packed")
+        if not packed:
+            return
+        args = unpack_value(packed)
+        if args.run_id != self.run_id or not args.step_keys_to_execute:
+            return
+        with self.lock:
+            self.tasks[headers["id"]] = _Task(args.step_keys_to_execute[0], args.known_state)
+
+    def __enter__(self) -> WorkerWatch:
+        from celery import signals
+
+        signals.after_task_publish.connect(self.published, weak=False)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from celery import signals
+
+        self.stopping.set()
+        signals.after_task_publish.disconnect(self.published)
+        self.thread.join(timeout=self.interval + 10)
+
+    # -- the watch ------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self.stopping.wait(self.interval):
+            try:
+                self.check()
+            except Exception:  # noqa: BLE001 - a broker hiccup must not stop the watch
+                logger.warning("llm_assets: Celery worker watch of run %s: check failed",
+                               self.run_id, exc_info=True)
+
+    def check(self) -> None:
+        from celery import states
+
+        now = time.monotonic()
+        with self.lock:
+            items = list(self.tasks.items())
+        started: dict[str, list[tuple[str, _Task]]] = {}
+        for task_id, task in items:
+            result = self.app.AsyncResult(task_id)
+            state = result.state
+            if state in states.READY_STATES:
+                self._forget(task_id)
+            elif state == states.STARTED and isinstance(result.info, dict):
+                task.host = result.info.get("hostname") or task.host
+                task.pid = result.info.get("pid") or task.pid
+                task.last_seen = task.last_seen or now
+                if task.host:
+                    started.setdefault(task.host, []).append((task_id, task))
+        for host, tasks in started.items():
+            reply = self.app.control.inspect(destination=[host], timeout=1.0).active()
+            running = {t.get("id") for t in (reply or {}).get(host, [])}
+            for task_id, task in tasks:
+                if task_id in running:
+                    task.last_seen = now
+                elif now - (task.last_seen or now) >= self.lost_after:
+                    if self.app.AsyncResult(task_id).state in states.READY_STATES:
+                        self._forget(task_id)  # it finished after all
+                    else:
+                        self.lost(task_id, task, answered=reply is not None)
+
+    def _forget(self, task_id: str) -> None:
+        with self.lock:
+            self.tasks.pop(task_id, None)
+
+    def lost(self, task_id: str, task: _Task, answered: bool) -> None:
+        """Log the step's failure (or retry) and hand it to the executor as the task's result."""
+        from celery import states
+        from dagster_shared.error import SerializableErrorInfo
+
+        what = (f"no longer runs it (its step process {task.pid} ended without a result, or "
+                "the worker restarted)" if answered else
+                f"stopped answering while it ran it (step process {task.pid}): no reply for "
+                f"{self.lost_after:g} s (LLM_ASSETS_WORKER_LOST_AFTER); the worker was killed "
+                "or its host is down")
+        message = (f"Celery worker {task.host} {what}. Step {task.step_key} did not finish "
+                   "there; its outcome is unknown. See the worker's log on its host.")
+        step = self.plan.get_step_by_key(task.step_key)
+        event = self.executor.log_failure_or_retry_event_after_error(
+            self.plan_context.for_step(step),
+            SerializableErrorInfo(message=message, stack=[], cls_name=LOST_CLASS),
+            task.known_state)
+        self.app.backend.store_result(task_id, [dg.serialize_value(event)], states.SUCCESS)
+        self._forget(task_id)
+
+
+class WatchedCeleryExecutor(dg.Executor):
+    """dagster-celery's executor, run with a `WorkerWatch` beside it."""
+
+    def __init__(self, inner, lost_after: float):
+        self._inner = inner
+        self.lost_after = lost_after
+
+    @property
+    def retries(self):
+        return self._inner.retries
+
+    @property
+    def step_dependency_config(self):
+        return self._inner.step_dependency_config
+
+    def app_args(self) -> dict:  # read by dagster-celery's loop through the context
+        return self._inner.app_args()
+
+    def execute(self, plan_context, execution_plan):
+        with WorkerWatch(self, plan_context, execution_plan, self.lost_after):
+            yield from self._inner.execute(plan_context, execution_plan)
