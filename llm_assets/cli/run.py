@@ -42,12 +42,22 @@ def run_stream(stream: str, tags: dict | None = None) -> RunOutcome:
     from llm_assets.compat import initialized_job
     from llm_assets.defs.log_mirror import mirror_after_cli_run
 
+    from llm_assets.core.names import SCOPE_STREAMS_ENV
+    from llm_assets.core.scope import scoped_env
+
     ensure_local_env()
-    job = initialized_job("llm_assets.definitions", "defs", stream, str(settings.project_dir()))
-    with dg.DagsterInstance.get() as instance:
-        result = dg.execute_job(job, instance=instance, tags=tags or {})
-        outcome = RunOutcome(stream, result.run_id, result.success)
-        mirror_after_cli_run(instance, result.run_id)
+    # this process is the run worker: it builds (and hands its steps) only the stream's part
+    # of the code location; the control tables are still read once, whole
+    with scoped_env(SCOPE_STREAMS_ENV, {stream}):
+        job = initialized_job("llm_assets.definitions", "defs", stream,
+                              str(settings.project_dir()))
+        with dg.DagsterInstance.get() as instance:
+            # a failure outside the steps (e.g. the executor's broker is down) fails the run
+            # with its message and gets log rows, as a step failure does
+            result = dg.execute_job(job, instance=instance, tags=tags or {},
+                                    raise_on_error=False)
+            outcome = RunOutcome(stream, result.run_id, result.success)
+            mirror_after_cli_run(instance, result.run_id)
     return outcome
 
 

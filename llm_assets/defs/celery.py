@@ -28,11 +28,13 @@ import os
 import dagster as dg
 
 from llm_assets.core import settings
-from llm_assets.defs.broker import backend_url, broker_url, check_reachable
+from llm_assets.defs.broker import backend_url, broker_url
 from llm_assets.defs.executor import export_scope, scope_for
 
 LOST_AFTER_ENV = "LLM_ASSETS_WORKER_LOST_AFTER"
+BEAT_ENV = "LLM_ASSETS_WORKER_BEAT"
 WORKER_ENV = "LLM_ASSETS_WORKER"  # the Celery worker a step runs on (its hostname)
+BEAT_SUFFIX = "-beat"  # result-backend record of a running step's heartbeat: <task id>-beat
 
 # Celery settings of the executor's app and the workers' app (they must agree)
 SETTINGS = {
@@ -82,7 +84,6 @@ def _create(init_context: dg.InitExecutorContext) -> dg.Executor:
     config["broker"] = config.get("broker") or broker_url()
     config["backend"] = config.get("backend") or backend_url(config["broker"])
     config["config_source"] = {**SETTINGS, **(config.get("config_source") or {})}
-    check_reachable(config["broker"])
     assert celery_executor.executor_creation_fn is not None
     stock = celery_executor.executor_creation_fn(dg.InitExecutorContext(
         job=init_context.job, executor_def=init_context.executor_def, executor_config=config,
@@ -103,9 +104,43 @@ def celery_step_executor() -> dg.ExecutorDefinition:
     )
 
 
-# ---- worker: the app and the scope of each task --------------------------------------------
-def _set_task_scope(sender=None, task=None, kwargs=None, **_) -> None:
-    """task_prerun (in the process that runs the task): the scope of the task's run."""
+# ---- worker: the scope and heartbeat of each task ------------------------------------------
+class _Beat:
+    """While a step runs, its process writes {hostname, pid, beat} every LLM_ASSETS_WORKER_BEAT
+    seconds (default 5) into the result backend under `<task id>-beat` (never the task's own
+    record, so a late beat cannot hide the step's result).  The run worker's watch ends the
+    step when the beat stops (llm_assets.defs.celery_watch)."""
+
+    def __init__(self, task, task_id: str):
+        import threading
+
+        self.task, self.task_id = task, task_id
+        self.hostname = task.request.hostname  # task.request is per thread: read it here
+        self.every = settings.number(BEAT_ENV, "5", minimum=0.1)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="llm-assets-beat", daemon=True)
+
+    def write(self) -> None:
+        import time
+
+        from celery import states
+
+        self.task.backend.store_result(
+            self.task_id + BEAT_SUFFIX,
+            {"hostname": self.hostname, "pid": os.getpid(), "beat": time.time()},
+            states.STARTED)
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.every):
+            self.write()
+
+
+_beats: dict[str, _Beat] = {}
+
+
+def _task_started(sender=None, task_id=None, task=None, kwargs=None, **_) -> None:
+    """task_prerun (in the process that runs the task): the scope of the task's run, and its
+    heartbeat."""
     from dagster_celery.config import TASK_EXECUTE_PLAN_NAME
     from dagster_shared.serdes import unpack_value
 
@@ -114,11 +149,17 @@ def _set_task_scope(sender=None, task=None, kwargs=None, **_) -> None:
     job = unpack_value(kwargs["executable_dict"])
     export_scope(scope_for(job.job_name, job.asset_selection))
     os.environ[WORKER_ENV] = task.request.hostname or ""
+    beat = _beats[task_id] = _Beat(task, task_id)
+    beat.write()
+    beat.thread.start()
 
 
-def _clear_task_scope(sender=None, task=None, **_) -> None:
+def _task_ended(sender=None, task_id=None, task=None, **_) -> None:
     from llm_assets.core.scope import Scope
 
+    beat = _beats.pop(task_id, None)
+    if beat is not None:
+        beat.stop.set()
     export_scope(Scope())
     os.environ.pop(WORKER_ENV, None)
 
@@ -131,6 +172,6 @@ def worker_app():
 
     app = make_app(app_args())
     create_task(app)
-    signals.task_prerun.connect(_set_task_scope, weak=False)
-    signals.task_postrun.connect(_clear_task_scope, weak=False)
+    signals.task_prerun.connect(_task_started, weak=False)
+    signals.task_postrun.connect(_task_ended, weak=False)
     return app

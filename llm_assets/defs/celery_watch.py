@@ -5,19 +5,21 @@ whose host goes down) never writes one, and the run would wait forever.  `Worker
 beside the executor in the run worker, using Celery's public API only:
 
 - Celery's `after_task_publish` signal tells it the task id of each step of this run;
-- every few seconds it reads each task's state from the result backend: a started task names
-  its worker and process (`task_track_started`);
-- it asks that worker which tasks it is running (`inspect().active()`, answered by the
-  worker's main process while its step processes work);
-- when the worker has not reported the task for LLM_ASSETS_WORKER_LOST_AFTER seconds
-  (default 60) and the task still has no result, the step is over: Dagster's executor API
+- every few seconds it reads from the result backend each task's result and heartbeat: the
+  process running a step writes `<task id>-beat` (worker name, pid, a counter) every
+  LLM_ASSETS_WORKER_BEAT seconds (llm_assets.defs.celery; it dies with its worker, whose
+  prefork pool gives each step process PR_SET_PDEATHSIG);
+- when a started step's heartbeat has not changed for LLM_ASSETS_WORKER_LOST_AFTER seconds
+  (default 60, measured on the run worker's clock) and the task still has no result, the
+  step is over: Dagster's executor API
   logs a step failure, or a retry when the process's retry policy (LLM_ASSETS_MAX_RETRIES)
   has attempts left, with a message naming the worker, and the watch stores that event as the
   task's result.  dagster-celery's loop then handles it like any step outcome: dependents
   are skipped (or the step is queued again), other steps keep their outcomes, the run ends.
 
 A worker that shuts down on SIGTERM finishes its running step first (Celery's warm
-shutdown), so the watch only acts on workers that stopped without finishing.
+shutdown) and its step keeps beating meanwhile, so the watch only acts on steps whose
+process is gone.  A step still waiting in a queue (no worker on it yet) is not affected.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class _Task:
     known_state: object
     host: str | None = None
     pid: int | None = None
+    beat: float | None = None
     last_seen: float | None = None
 
 
@@ -103,49 +106,40 @@ class WorkerWatch:
     def check(self) -> None:
         from celery import states
 
+        from llm_assets.defs.celery import BEAT_SUFFIX
+
         now = time.monotonic()
         with self.lock:
             items = list(self.tasks.items())
-        started: dict[str, list[tuple[str, _Task]]] = {}
         for task_id, task in items:
-            result = self.app.AsyncResult(task_id)
-            state = result.state
-            if state in states.READY_STATES:
+            if self.app.AsyncResult(task_id).state in states.READY_STATES:
                 self._forget(task_id)
-            elif state == states.STARTED and isinstance(result.info, dict):
-                task.host = result.info.get("hostname") or task.host
-                task.pid = result.info.get("pid") or task.pid
-                task.last_seen = task.last_seen or now
-                if task.host:
-                    started.setdefault(task.host, []).append((task_id, task))
-        for host, tasks in started.items():
-            reply = self.app.control.inspect(destination=[host], timeout=1.0).active()
-            running = {t.get("id") for t in (reply or {}).get(host, [])}
-            for task_id, task in tasks:
-                if task_id in running:
-                    task.last_seen = now
-                elif now - (task.last_seen or now) >= self.lost_after:
-                    if self.app.AsyncResult(task_id).state in states.READY_STATES:
-                        self._forget(task_id)  # it finished after all
-                    else:
-                        self.lost(task_id, task, answered=reply is not None)
+                continue
+            beat = self.app.AsyncResult(task_id + BEAT_SUFFIX).info
+            if isinstance(beat, dict) and beat.get("beat") is not None:
+                if beat["beat"] != task.beat:  # a new beat (compared as written: no clocks)
+                    task.beat, task.last_seen = beat["beat"], now
+                    task.host, task.pid = beat.get("hostname"), beat.get("pid")
+            if task.last_seen is not None and now - task.last_seen >= self.lost_after:
+                if self.app.AsyncResult(task_id).state in states.READY_STATES:
+                    self._forget(task_id)  # it finished after all
+                else:
+                    self.lost(task_id, task)
 
     def _forget(self, task_id: str) -> None:
         with self.lock:
             self.tasks.pop(task_id, None)
 
-    def lost(self, task_id: str, task: _Task, answered: bool) -> None:
+    def lost(self, task_id: str, task: _Task) -> None:
         """Log the step's failure (or retry) and hand it to the executor as the task's result."""
         from celery import states
         from dagster_shared.error import SerializableErrorInfo
 
-        what = (f"no longer runs it (its step process {task.pid} ended without a result, or "
-                "the worker restarted)" if answered else
-                f"stopped answering while it ran it (step process {task.pid}): no reply for "
-                f"{self.lost_after:g} s (LLM_ASSETS_WORKER_LOST_AFTER); the worker was killed "
-                "or its host is down")
-        message = (f"Celery worker {task.host} {what}. Step {task.step_key} did not finish "
-                   "there; its outcome is unknown. See the worker's log on its host.")
+        message = (f"Celery worker {task.host} stopped while it ran step {task.step_key}: its "
+                   f"step process {task.pid} sent no heartbeat for {self.lost_after:g} s "
+                   "(LLM_ASSETS_WORKER_LOST_AFTER) and no result; the worker was killed or its "
+                   "host is down. The step did not finish there; see the worker's log on its "
+                   "host.")
         step = self.plan.get_step_by_key(task.step_key)
         event = self.executor.log_failure_or_retry_event_after_error(
             self.plan_context.for_step(step),
@@ -174,5 +168,8 @@ class WatchedCeleryExecutor(dg.Executor):
         return self._inner.app_args()
 
     def execute(self, plan_context, execution_plan):
+        from llm_assets.defs.broker import check_reachable
+
+        check_reachable(self._inner.broker)  # before any step: fails the run, naming it
         with WorkerWatch(self, plan_context, execution_plan, self.lost_after):
             yield from self._inner.execute(plan_context, execution_plan)

@@ -108,7 +108,7 @@ def cluster(pg_url, tmp_path, redis_url) -> Iterator[Cluster]:
     prepare(pg_url)
     env = project_env(pg_url, tmp_path, LLM_ASSETS_NOTEBOOKS_DIR=FIXTURES,
                       LLM_ASSETS_EXECUTOR="celery", LLM_ASSETS_CELERY_BROKER=redis_url,
-                      LLM_ASSETS_WORKER_LOST_AFTER="6")
+                      LLM_ASSETS_WORKER_LOST_AFTER="8", LLM_ASSETS_WORKER_BEAT="1")
     env.pop("LLM_ASSETS_CELERY_BACKEND", None)
     cluster = Cluster(env, tmp_path)
     yield cluster
