@@ -57,3 +57,19 @@ def keep_code_server_state(key: str, state: str) -> None:
 
     if DefinitionsLoadContext.is_set():
         DefinitionsLoadContext.get().add_code_server_defs_state_info(key, state)
+
+
+def code_server_state(load_data, key: str) -> str | None:
+    """The code-server state of component `key` carried by `load_data` (a RepositoryLoadData:
+    a reconstructable job's reconstruction metadata), or None."""
+    from dagster._core.definitions.definitions_load_context import (
+        DefinitionsLoadContext,
+        DefinitionsLoadType,
+    )
+    from dagster.components.utils.project_paths import get_code_server_metadata_key
+
+    if load_data is None:
+        return None
+    context = DefinitionsLoadContext(load_type=DefinitionsLoadType.RECONSTRUCTION,
+                                     repository_load_data=load_data)
+    return context.reconstruction_metadata.get(get_code_server_metadata_key(key))

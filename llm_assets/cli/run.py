@@ -40,10 +40,9 @@ def run_stream(stream: str, tags: dict | None = None) -> RunOutcome:
     import dagster as dg
 
     from llm_assets.compat import initialized_job
-    from llm_assets.defs.log_mirror import mirror_after_cli_run
-
     from llm_assets.core.names import SCOPE_STREAMS_ENV
     from llm_assets.core.scope import scoped_env
+    from llm_assets.defs.log_mirror import mirror_after_cli_run
 
     ensure_local_env()
     # this process is the run worker: it builds (and hands its steps) only the stream's part

@@ -37,6 +37,11 @@ class Scope:
     def everything(self) -> bool:
         return self.streams is None and self.processes is None
 
+    def describe(self) -> str:
+        parts = [f"{kind} {','.join(sorted(values))}" for kind, values in
+                 (("streams", self.streams), ("processes", self.processes)) if values is not None]
+        return "; ".join(parts) or "everything"
+
 
 def _names(value: str | None) -> frozenset[str] | None:
     return frozenset(v for v in value.split(",") if v) if value else None

@@ -149,14 +149,37 @@ def _task_started(sender=None, task_id=None, task=None, kwargs=None, **_) -> Non
     job = unpack_value(kwargs["executable_dict"])
     export_scope(scope_for(job.job_name, job.asset_selection))
     os.environ[WORKER_ENV] = task.request.hostname or ""
+    _hand_state_to_kernels(job, task_id)
     beat = _beats[task_id] = _Beat(task, task_id)
     beat.write()
     beat.thread.start()
 
 
+def _hand_state_to_kernels(job, task_id: str) -> None:
+    """dagster-celery builds the step's execution plan without the job's reconstruction
+    metadata, so the job dagstermill hands the notebook kernel has none and the kernel would
+    read the control tables.  The task's job has it: write the control state to a file the
+    kernel finds through LLM_ASSETS_STATE_FILE (removed when the task ends)."""
+    import tempfile
+
+    from llm_assets.compat import code_server_state
+    from llm_assets.defs.control_tables_component import STATE_FILE_ENV, STATE_KEY
+
+    state = code_server_state(job.repository.repository_load_data, STATE_KEY)
+    if state:
+        handle, path = tempfile.mkstemp(prefix=f"llm-assets-state-{task_id}-", suffix=".json")
+        with os.fdopen(handle, "w") as out:
+            out.write(state)
+        os.environ[STATE_FILE_ENV] = path
+
+
 def _task_ended(sender=None, task_id=None, task=None, **_) -> None:
     from llm_assets.core.scope import Scope
+    from llm_assets.defs.control_tables_component import STATE_FILE_ENV
 
+    handed = os.environ.pop(STATE_FILE_ENV, None)
+    if handed and os.path.exists(handed):
+        os.unlink(handed)
     beat = _beats.pop(task_id, None)
     if beat is not None:
         beat.stop.set()
