@@ -27,7 +27,6 @@ from bench.bench_runs import _events, embedded_project  # noqa: E402
 from bench.bench_step import seed  # noqa: E402
 
 
-
 def _notebooks(home: Path) -> str:
     """A notebooks folder with the synthetic graph's bench/empty.ipynb and the fixture
     distributed/where.ipynb (links)."""
