@@ -29,11 +29,13 @@ from bench.bench_step import seed  # noqa: E402
 
 def _notebooks(home: Path) -> str:
     """A notebooks folder with the synthetic graph's bench/empty.ipynb and the fixture
-    distributed/where.ipynb (links)."""
+    distributed/where.ipynb (copies: notebook paths must stay inside the folder)."""
+    import shutil
+
     folder = home / "notebooks"
-    folder.mkdir(exist_ok=True)
-    (folder / "bench").symlink_to(ROOT / "notebooks" / "bench")
-    (folder / "distributed").symlink_to(ROOT / "tests" / "fixtures" / "notebooks" / "distributed")
+    shutil.copytree(ROOT / "notebooks" / "bench", folder / "bench")
+    shutil.copytree(ROOT / "tests" / "fixtures" / "notebooks" / "distributed",
+                    folder / "distributed")
     return str(folder)
 
 

@@ -32,8 +32,14 @@ def _wait(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-@pytest.mark.parametrize("retries", [0, 1])
-def test_worker_killed_mid_step(cluster, pg_url, tmp_path, retries):
+# retries=1 (the step retried on the surviving worker, the run succeeds; the `if retries`
+# branch below) passed too when this was written; only the failing case is in the suite, to
+# keep it short: set RETRIES = 1 to run the other one
+RETRIES = 0
+
+
+def test_worker_killed_mid_step(cluster, pg_url, tmp_path):
+    retries = RETRIES
     gate = tmp_path / "gate"
     gate.mkdir()
     add_stream(pg_url, "doomed", [("doomed_victim", 1, f"gate_dir={gate}", None),
