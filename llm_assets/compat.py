@@ -99,7 +99,6 @@ def location_on_this_host(run) -> bool:
 def execute_run_command(run, instance_ref) -> list[str]:
     """`dagster api execute_run ...` for `run`: what a K8sRunLauncher run pod executes."""
     from dagster._grpc.types import ExecuteRunArgs
-
     from dagster_shared.serdes import serialize_value
 
     args = ExecuteRunArgs(job_origin=run.job_code_origin, run_id=run.run_id,
