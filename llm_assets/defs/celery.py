@@ -24,6 +24,7 @@ with each task: workers read no control table.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import dagster as dg
 
@@ -80,7 +81,7 @@ def _create(init_context: dg.InitExecutorContext) -> dg.Executor:
 
     from llm_assets.defs.celery_watch import WatchedCeleryExecutor
 
-    config = dict(init_context.executor_config)
+    config: dict[str, Any] = dict(init_context.executor_config)
     config["broker"] = config.get("broker") or broker_url()
     config["backend"] = config.get("backend") or backend_url(config["broker"])
     config["config_source"] = {**SETTINGS, **(config.get("config_source") or {})}
@@ -146,7 +147,7 @@ def _task_started(sender=None, task_id=None, task=None, kwargs=None, **_) -> Non
 
     if task is None or task.name != TASK_EXECUTE_PLAN_NAME or not kwargs:
         return
-    job = unpack_value(kwargs["executable_dict"])
+    job: Any = unpack_value(kwargs["executable_dict"])  # a ReconstructableJob
     export_scope(scope_for(job.job_name, job.asset_selection))
     os.environ[WORKER_ENV] = task.request.hostname or ""
     _hand_state_to_kernels(job, task_id)

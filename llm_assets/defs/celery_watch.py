@@ -28,6 +28,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 
@@ -38,7 +39,7 @@ LOST_CLASS = "WorkerLost"
 @dataclass
 class _Task:
     step_key: str
-    known_state: object
+    known_state: Any  # KnownExecutionState
     host: str | None = None
     pid: int | None = None
     beat: float | None = None
@@ -74,7 +75,7 @@ class WorkerWatch:
         packed = kwargs.get("execute_step_args_packed")
         if not packed:
             return
-        args = unpack_value(packed)
+        args: Any = unpack_value(packed)  # dagster-celery's ExecuteStepArgs
         if args.run_id != self.run_id or not args.step_keys_to_execute:
             return
         with self.lock:
