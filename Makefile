@@ -42,7 +42,7 @@ dev: services ## Dagster UI on http://127.0.0.1:3000 with sensors and schedules 
 
 test: install ## the whole suite: `dg check defs` on the project, then unit, integration, e2e
 	$(BIN)/llm-assets up >/dev/null && $(BIN)/llm-assets db upgrade && $(BIN)/llm-assets db seed
-	$(BIN)/dg check defs
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 	$(BIN)/pytest -q --durations=15
 
 test-unit: install ## fast tests: no Postgres, no notebooks (under a minute)

@@ -152,8 +152,9 @@ def test_cross_stream_dependency_in_scoped_step_and_kernel(pg_url, tmp_path):
         assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     rows = pickle.loads((tmp_path / "datalake" / "io" / "down_join").read_bytes())
     assert rows == {"up_orders": 12}
-    # the kernel received only the rows of its run's stream and its upstream, not the whole
-    # snapshot (which dagstermill writes into the notebook's parameters)
+    # dagstermill writes the run's load data into the notebook's parameters: the control
+    # state rides there compressed, never as rows in clear text
     executed = next((tmp_path / "datalake" / "runs" / "down_stream" / "down_join").rglob(
         "down_join.ipynb")).read_text()
     assert "up_orders" in executed and "unrelated_process" not in executed
+    assert "zlib+base64:" in executed

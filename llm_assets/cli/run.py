@@ -14,6 +14,8 @@ import click
 
 from llm_assets.core import settings
 from llm_assets.core.models import ControlSnapshot
+from llm_assets.core.names import SCOPE_PROCESSES_ENV, SCOPE_STREAMS_ENV
+from llm_assets.core.scope import scoped_env
 
 
 @dataclass(frozen=True)
@@ -40,14 +42,13 @@ def run_stream(stream: str, tags: dict | None = None) -> RunOutcome:
     import dagster as dg
 
     from llm_assets.compat import initialized_job
-    from llm_assets.core.names import SCOPE_STREAMS_ENV
-    from llm_assets.core.scope import scoped_env
     from llm_assets.defs.log_mirror import mirror_after_cli_run
 
     ensure_local_env()
     # this process is the run worker: it builds (and hands its steps) only the stream's part
-    # of the code location; the control tables are still read once, whole
-    with scoped_env(SCOPE_STREAMS_ENV, {stream}):
+    # of the code location (the control tables are still read once, whole), and leaves no
+    # scope behind for the next stream of the command
+    with scoped_env(SCOPE_STREAMS_ENV, {stream}), scoped_env(SCOPE_PROCESSES_ENV, None):
         job = initialized_job("llm_assets.definitions", "defs", stream,
                               str(settings.project_dir()))
         with dg.DagsterInstance.get() as instance:

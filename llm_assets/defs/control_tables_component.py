@@ -100,7 +100,7 @@ class ControlTablesComponent(dg.StateBackedComponent, dg.Resolvable):
             state = state.for_streams(state.snapshot.streams_of(scope.streams, scope.processes))
             logger.info("llm_assets: kept the control state of %d of %d processes (scope: %s)",
                         len(state.snapshot.processes), total, scope.describe())
-        state_path.write_text(state.to_json())
+        state_path.write_text(state.to_text())
 
     def build_defs_from_state(self, context: dg.ComponentLoadContext,
                               state_path: Path | None) -> dg.Definitions:
@@ -108,7 +108,7 @@ class ControlTablesComponent(dg.StateBackedComponent, dg.Resolvable):
             return dg.Definitions(assets=[empty_status_spec(
                 "No control-table state has been written yet: run `dg utils "
                 "refresh-defs-state` (or start the location with `dg dev` / `make dev`).")])
-        state = ControlState.from_json(state_path.read_text())
+        state = ControlState.from_text(state_path.read_text())
         scope = current_scope()
         total = len(state.snapshot.processes)
         if not scope.everything:
