@@ -29,13 +29,13 @@ from typing import Any
 import dagster as dg
 
 from llm_assets.core import settings
+from llm_assets.core.scope import export_scope, scope_for
 from llm_assets.defs.broker import backend_url, broker_url
-from llm_assets.defs.executor import export_scope, scope_for
+from llm_assets.defs.celery_watch import BEAT_SUFFIX
 
 LOST_AFTER_ENV = "LLM_ASSETS_WORKER_LOST_AFTER"
 BEAT_ENV = "LLM_ASSETS_WORKER_BEAT"
 WORKER_ENV = "LLM_ASSETS_WORKER"  # the Celery worker a step runs on (its hostname)
-BEAT_SUFFIX = "-beat"  # result-backend record of a running step's heartbeat: <task id>-beat
 
 # Celery settings of the executor's app and the workers' app (they must agree)
 SETTINGS = {
@@ -164,7 +164,7 @@ def _hand_state_to_kernels(job, task_id: str) -> None:
     import tempfile
 
     from llm_assets.compat import code_server_state
-    from llm_assets.defs.control_tables_component import STATE_FILE_ENV, STATE_KEY
+    from llm_assets.core.names import STATE_FILE_ENV, STATE_KEY
 
     state = code_server_state(job.repository.repository_load_data, STATE_KEY)
     if state:
@@ -175,8 +175,8 @@ def _hand_state_to_kernels(job, task_id: str) -> None:
 
 
 def _task_ended(sender=None, task_id=None, task=None, **_) -> None:
+    from llm_assets.core.names import STATE_FILE_ENV
     from llm_assets.core.scope import Scope
-    from llm_assets.defs.control_tables_component import STATE_FILE_ENV
 
     handed = os.environ.pop(STATE_FILE_ENV, None)
     if handed and os.path.exists(handed):

@@ -34,6 +34,7 @@ import dagster as dg
 
 logger = logging.getLogger("llm_assets")
 LOST_CLASS = "WorkerLost"
+BEAT_SUFFIX = "-beat"  # result-backend record of a running step's heartbeat: <task id>-beat
 
 
 @dataclass
@@ -107,7 +108,6 @@ class WorkerWatch:
     def check(self) -> None:
         from celery import states
 
-        from llm_assets.defs.celery import BEAT_SUFFIX
 
         now = time.monotonic()
         with self.lock:

@@ -31,16 +31,13 @@ from dagster_shared.serdes.objects.models.defs_state_info import DefsStateManage
 
 from llm_assets.compat import code_server_state_unavailable, keep_code_server_state
 from llm_assets.core import settings
+from llm_assets.core.names import STATE_FILE_ENV, STATE_KEY
 from llm_assets.core.scope import current_scope
 from llm_assets.core.state import ControlState
 from llm_assets.defs.build import build_definitions
 from llm_assets.defs.status import empty_status_spec
 from llm_assets.store.snapshot import load_snapshot
 
-STATE_KEY = "llm_assets_control_tables"
-# the control state handed to a notebook kernel by a Celery step whose job lost its
-# reconstruction metadata (dagster-celery builds the step's plan without it)
-STATE_FILE_ENV = "LLM_ASSETS_STATE_FILE"
 # state read by a load without a code server's load data, for the other loads of this process
 _read_in_this_process: dict[str, str] = {}
 logger = logging.getLogger("llm_assets")

@@ -12,12 +12,9 @@ environment it started with, so a second run with another scope in the same proc
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
-from llm_assets.core.names import SCOPE_PROCESSES_ENV, SCOPE_STREAMS_ENV
-from llm_assets.core.scope import Scope
+from llm_assets.core.scope import Scope, export_scope, scope_for
 
 # imported once per run by the forkserver instead of once per step (imports only: nothing is
 # read at import): Dagster, llm_assets, what the notebook runner uses, the Postgres storage
@@ -28,29 +25,9 @@ PRELOAD_MODULES = ("dagster", "llm_assets.definitions", "llm_assets.runtime.runn
 _forkserver_scope: list[Scope] = []  # the scope the forkserver of this process started with
 
 
-def scope_for(job_name: str, asset_selection=None) -> Scope:
-    """The scope of a run of `job_name` (a stream job: that stream; Dagster's ad-hoc asset job:
-    the selected processes; anything else: everything)."""
-    if not job_name.startswith("__"):
-        return Scope(streams=frozenset({job_name}))
-    if asset_selection:
-        return Scope(processes=frozenset(k.to_user_string() for k in asset_selection))
-    return Scope()
-
-
 def run_scope(job) -> Scope:
     """The scope of the run about to execute `job` (an IJob: the run's job)."""
     return scope_for(job.get_definition().name, getattr(job, "asset_selection", None))
-
-
-def export_scope(scope: Scope) -> None:
-    """Put the scope into this process's environment, for the step processes it starts."""
-    for name, values in ((SCOPE_STREAMS_ENV, scope.streams),
-                         (SCOPE_PROCESSES_ENV, scope.processes)):
-        if values:
-            os.environ[name] = ",".join(sorted(values))
-        else:
-            os.environ.pop(name, None)
 
 
 def _start_method(config: dict, scope: Scope) -> dict:

@@ -30,8 +30,7 @@ import threading
 import dagster as dg
 
 from llm_assets.core.names import SCOPE_PROCESSES_ENV, SCOPE_STREAMS_ENV
-from llm_assets.core.scope import JOB_NAME_ENV
-from llm_assets.defs.executor import scope_for
+from llm_assets.core.scope import JOB_NAME_ENV, scope_for
 
 PID_TAG = "llm_assets/run_worker_pid"
 HOST_TAG = "llm_assets/run_worker_host"
