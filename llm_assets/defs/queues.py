@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 
 from llm_assets.core.errors import ConfigError
 from llm_assets.core.models import ControlSnapshot, Process
+from llm_assets.core.naming import is_valid_queue
 from llm_assets.core.params import ParameterError, parse_nb_parm
 
 QUEUE_TAG = "dagster-celery/queue"
@@ -34,12 +34,11 @@ LLM_QUEUE = "llm"
 QUEUE_KEY = "queue"  # the nb_parm key
 STREAM_QUEUES_ENV = "LLM_ASSETS_STREAM_QUEUES"
 K8S_QUEUE_CONFIG_ENV = "LLM_ASSETS_K8S_QUEUE_CONFIG"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
 def queue_name(value: str, where: str) -> str:
     """A queue name as Celery and Redis take it, or a ConfigError naming `where`."""
-    if not isinstance(value, str) or not _NAME.match(value):
+    if not is_valid_queue(value):
         raise ConfigError(f"{where}: queue {value!r} is not a queue name; use letters, digits, "
                           "'_', '.', '-' (at most 100 characters)")
     return value
