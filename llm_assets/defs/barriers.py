@@ -20,8 +20,10 @@ from llm_assets.core.names import BARRIER_KIND, BARRIER_TAG, PRIORITY_TAG, RESUL
 
 
 def _pass(context, inputs):
-    """Nothing to do: the gate has passed once every upstream step has succeeded."""
-    yield dg.Output(None, output_name=RESULT)
+    """Nothing to do: the gate has passed once every upstream step has succeeded.  Its data
+    version never changes (an order carries no data), so rerunning a tier does not mark the
+    next tier's processes as having new upstream data."""
+    yield dg.Output(None, output_name=RESULT, data_version=dg.DataVersion("passed"))
 
 
 def _tier(tier: tuple[int, int]) -> str:
