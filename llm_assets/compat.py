@@ -66,7 +66,6 @@ def keep_code_server_state(key: str, state: str) -> None:
         DefinitionsLoadContext.get().add_code_server_defs_state_info(key, state)
 
 
-<<<<<<< HEAD
 def run_tagged_steps_in_process(tag: str) -> None:
     """Make Dagster's multiprocess executor run each step whose op carries the tag `tag` in
     the process that orchestrates the run (the run worker), as an in-process executor would,
@@ -115,7 +114,8 @@ def _in_process(arguments: dict):
                                      instance=step_context.instance,
                                      retry_mode=arguments["retries"].for_inner_plan(),
                                      run_config=step_context.run_config)
-=======
+
+
 def code_server_state(load_data, key: str) -> str | None:
     """The code-server state of component `key` carried by `load_data` (a RepositoryLoadData:
     a reconstructable job's reconstruction metadata), or None."""
@@ -161,4 +161,3 @@ def execute_run_command(run, instance_ref) -> list[str]:
     # the code location's Python, whatever is on PATH
     return [run.job_code_origin.executable_path, "-m", "dagster", "api", "execute_run",
             serialize_value(args)]
->>>>>>> main
