@@ -48,8 +48,11 @@ def _section(args: list[str], timeout: int) -> str:
 
 BENCHMARKS = {
     # name: (arguments, quick arguments, timeout s)
-    "load": (["bench/bench_load.py", "--sizes", "100,1000,10000", "--repeats", "2"],
-             ["bench/bench_load.py", "--sizes", "100,1000", "--repeats", "1"], 1800),
+    # both synthetic shapes (narrow, wide tiers); `dagster definitions validate` at 1k and 10k
+    "load": (["bench/bench_load.py", "--sizes", "100,1000,10000", "--shapes", "narrow,wide",
+              "--repeats", "2", "--validate-sizes", "1000,10000"],
+             ["bench/bench_load.py", "--sizes", "100,1000", "--shapes", "narrow,wide",
+              "--repeats", "1", "--validate-sizes", "1000"], 7200),
     "load_phases": (["bench/bench_load_phases.py", "--processes", "10000", "--repeats", "3"],
                     ["bench/bench_load_phases.py", "--processes", "1000", "--repeats", "1"],
                     1800),

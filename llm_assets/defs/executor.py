@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from llm_assets.compat import run_tagged_steps_in_process
+from llm_assets.core.names import BARRIER_TAG
 from llm_assets.core.scope import Scope, export_scope, scope_for
 
 # imported once per run by the forkserver instead of once per step (imports only: nothing is
@@ -40,6 +42,7 @@ def _start_method(config: dict, scope: Scope) -> dict:
 
 
 def _create(init_context: dg.InitExecutorContext) -> dg.Executor:
+    run_tagged_steps_in_process(BARRIER_TAG)  # tier gates: no step process of their own
     scope = run_scope(init_context.job)
     export_scope(scope)
     config = dict(init_context.executor_config)
