@@ -4,8 +4,9 @@ A process's own version hashes what defines its result: its notebook or script f
 digest in the ControlState), its control row, its sys-file row, its stream's question (the
 `question` parameter); `upt_dt` is left out, so touching a row without changing it changes
 nothing.  Its code version adds the code versions of every process it depends on (dependency
-rows and priority-tier order), so an edit marks the edited process and everything downstream
-of it as changed, and "Materialize unsynced" reruns exactly those.
+rows and priority-tier order, also through a tier gate: llm_assets.defs.barriers), so an edit
+marks the edited process and everything downstream of it as changed, and "Materialize
+unsynced" reruns exactly those.
 
 Step processes and kernels build only their scope; they compute the versions of the streams
 they build from the streams those depend on (complete streams, so the tier order is the same
@@ -48,7 +49,8 @@ def own_version(snapshot: ControlSnapshot, process: Process,
 
 def graph_versions(snapshot: ControlSnapshot, graph: ProcessGraph,
                    notebooks: dict[str, NotebookInfo]) -> dict[str, str]:
-    """The code version of every loaded process of `snapshot` (its graph: `graph`)."""
+    """The code version of every loaded process of `snapshot` (its graph: `graph`), and of
+    every tier gate of the graph (the versions of the processes it waits for)."""
     processes = {p.prcs_nm: p for p in loaded_processes(snapshot)}
     versions: dict[str, str] = {}
     for root in processes:
@@ -58,15 +60,16 @@ def graph_versions(snapshot: ControlSnapshot, graph: ProcessGraph,
             if name in versions:
                 stack.pop()
                 continue
-            ups = [u for u in graph.upstream(name) if u in processes]
+            ups = [u for u in graph.upstream(name) if u in processes or u in graph.barriers]
             missing = [u for u in ups if u not in versions and u not in entered]
             if missing:  # (an upstream already entered and unfinished closes a cycle)
                 stack.extend(missing)
                 entered.update(missing)
                 continue
             stack.pop()
-            process = processes[name]
-            own = own_version(snapshot, process, notebooks.get(process.nb_path_nm))
+            process = processes.get(name)
+            own = (own_version(snapshot, process, notebooks.get(process.nb_path_nm))
+                   if process is not None else "tier gate")  # a gate passes its tier's on
             upstream = sorted(versions.get(u, "cycle") for u in ups)
             versions[name] = own if not upstream else hashlib.sha256(
                 json.dumps([own, upstream]).encode()).hexdigest()[:16]

@@ -92,6 +92,22 @@ def test_the_stream_question_and_tier_order_count():
     assert _changed(before, edited) == {"side", "ingest", "answer", "report"}
 
 
+def test_the_tier_order_counts_through_a_tier_gate():
+    """Two wide tiers (3 x 3 processes, no dependency rows) are ordered through a gate: an
+    edit of one process of the first tier changes every process of the second, not the
+    other processes of the first."""
+    processes = [Process(f"t{tier}_{i}", f"w_g{tier}", "a.ipynb") for tier in (1, 2)
+                 for i in range(3)]
+    wide = ControlSnapshot(
+        streams=(Stream("w"),), processes=tuple(processes), sys_files=(), dependencies=(),
+        groups=(ProcessGroup("w_g1", "w", prir=1), ProcessGroup("w_g2", "w", prir=2)))
+    gates = set(build_graph(wide).barriers)
+    assert len(gates) == 1  # the tiers are gated, not wired pairwise
+    before = _versions(wide)
+    edited = replace(wide, processes=(replace(processes[0], nb_parm="x=1"), *processes[1:]))
+    assert _changed(before, _versions(edited)) == {"t1_0", "t2_0", "t2_1", "t2_2"} | gates
+
+
 def test_upt_dt_changes_nothing():
     from datetime import datetime
 
