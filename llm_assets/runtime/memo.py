@@ -8,7 +8,9 @@ is not run again when all of this holds:
   always runs, and ingestion skips unchanged sources itself);
 - its last materialization was made with its current code version (its notebook, control
   rows and its upstream's versions: llm_assets.core.versions);
-- every upstream's current data version is the one that materialization was made from.
+- every upstream's current data version is the one that materialization was made from; for
+  a priority-tier gate (llm_assets.defs.barriers, whose data version never changes), every
+  process the gate waits for has the data version it had when that materialization was made.
 
 Then the step loads that result through the IO manager and hands it on unchanged, with the
 same data version, the metadata of the run that computed it (its executed-notebook link
@@ -94,10 +96,24 @@ def _check_outcomes(context, key: dg.AssetKey, run_id: str,
     return tuple(found[name] for name in declared)
 
 
-def previous_result(context, process: Process,
-                    notebook: NotebookInfo | None) -> Previous | None:
+def _gate_passed_unchanged(instance, waits_for: tuple[str, ...], storage_id: int) -> bool:
+    """Whether each process a tier gate waits for has now the data version it had before the
+    materialization `storage_id` (the last one of the gated process)."""
+    for name in waits_for:
+        then = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(name), before_storage_id=storage_id),
+            limit=1).records
+        if not then or (then[0].event_log_entry.tags or {}).get(DATA_VERSION_TAG) \
+                != _data_version(instance, dg.AssetKey(name)):
+            return False
+    return True
+
+
+def previous_result(context, process: Process, notebook: NotebookInfo | None,
+                    gates: dict[str, tuple[str, ...]] | None = None) -> Previous | None:
     """The last result of `process` when nothing it depends on changed since (see the
-    module docstring), else None: the process runs."""
+    module docstring), else None: the process runs.  `gates`: the tier gates of its stream,
+    each with the processes it waits for."""
     key = dg.AssetKey(process.prcs_nm)
     upstream = context.assets_def.asset_deps.get(key, set())
     if process.sys_file or not upstream or not enabled(context):
@@ -110,10 +126,16 @@ def previous_result(context, process: Process,
     for up in upstream:
         if _data_version(context.instance, up) != provenance.input_data_versions[up].value:
             return None
-    entry = context.instance.get_latest_materialization_event(key)
+    records = context.instance.fetch_materializations(key, limit=1).records
+    entry = records[0].event_log_entry if records else None
     version = (entry.tags or {}).get(DATA_VERSION_TAG) if entry is not None else None
     if entry is None or entry.asset_materialization is None or version is None:
         return None
+    for up in upstream:
+        waits_for = (gates or {}).get(up.to_user_string())
+        if waits_for is not None and not _gate_passed_unchanged(
+                context.instance, waits_for, records[0].storage_id):
+            return None
     checks = _check_outcomes(context, key, entry.run_id, notebook)
     if checks is None:
         return None

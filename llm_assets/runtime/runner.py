@@ -5,6 +5,7 @@ the documented parameters; the executed notebook is stored and linked
 
 from __future__ import annotations
 
+import functools
 import pickle
 import tempfile
 from datetime import UTC, datetime
@@ -75,6 +76,13 @@ class ProcessRunner:
                       "error": dg.MetadataValue.text(error[:2000])},
         )
 
+    @functools.cached_property
+    def gates(self) -> dict[str, tuple[str, ...]]:
+        """The tier gates of the snapshot, each with the processes it waits for."""
+        from llm_assets.core.graph import build_graph
+
+        return {name: b.waits_for for name, b in build_graph(self.snapshot).barriers.items()}
+
     def __call__(self, context, inputs: dict):
         process = self.snapshot.process_by_name[context.op_def.name]
         yield from self.run(context, process, dict(inputs))
@@ -83,7 +91,8 @@ class ProcessRunner:
         from dagstermill.compat import ExecutionError  # papermill's and nbclient's cell errors
 
         source = notebook_path(process, self.notebooks_root)
-        previous = memo.previous_result(context, process, self.notebooks.get(process.nb_path_nm))
+        previous = memo.previous_result(context, process, self.notebooks.get(process.nb_path_nm),
+                                        self.gates)
         if previous is not None:  # nothing it depends on changed (llm_assets.runtime.memo)
             yield from memo.reuse(context, process, previous)
             return
