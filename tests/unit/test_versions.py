@@ -123,3 +123,17 @@ def test_a_scoped_state_has_the_full_builds_versions():
         assert scoped.versions is not None
         built = {p.prcs_nm for p in scoped.snapshot.processes}
         assert scoped.versions == {name: full[name] for name in built}, streams
+
+
+def test_a_shipped_scoped_state_keeps_the_full_builds_versions():
+    """`llm-assets run s2` writes its stream's part (s2 and the s1 process it depends on) and
+    its steps scope it again: the versions shipped with the part are kept, since the part
+    alone (without s1's upstream) would give others."""
+    state = ControlState(_snapshot(), notebooks=NOTEBOOKS)
+    full = _versions(_snapshot())
+    shipped = ControlState.from_text(state.for_streams({"s2"}).to_text())
+    again = shipped.for_streams({"s2"})
+    assert again.versions == {"report": full["report"], "answer": full["answer"]}
+    part_alone = ControlState(shipped.snapshot, notebooks=shipped.notebooks)
+    assert part_alone.for_streams({"s2"}).versions != again.versions  # what was fixed
+
