@@ -57,3 +57,15 @@ def keep_code_server_state(key: str, state: str) -> None:
 
     if DefinitionsLoadContext.is_set():
         DefinitionsLoadContext.get().add_code_server_defs_state_info(key, state)
+
+
+def reconstructing() -> bool:
+    """True when Dagster is reconstructing the code location from a run's load data (a run
+    worker, a step process, a notebook kernel), not initializing it (a code server, `dg`)."""
+    from dagster._core.definitions.definitions_load_context import (
+        DefinitionsLoadContext,
+        DefinitionsLoadType,
+    )
+
+    return (DefinitionsLoadContext.is_set()
+            and DefinitionsLoadContext.get().load_type == DefinitionsLoadType.RECONSTRUCTION)

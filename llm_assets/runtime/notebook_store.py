@@ -20,11 +20,9 @@ def run_key_prefix(stream: str, process: str, run_id: str) -> str:
 
 
 def html(ipynb: bytes) -> bytes:
-    import nbformat
-    from nbconvert import HTMLExporter
+    from llm_assets.runtime.html_render import render
 
-    body, _ = HTMLExporter().from_notebook_node(nbformat.reads(ipynb.decode(), as_version=4))
-    return body.encode()
+    return render(ipynb)
 
 
 STORE_ERROR = "_store_error"

@@ -1,0 +1,374 @@
+"""Pre-started notebook kernels for one run (the server side; the client is
+llm_assets.runtime.kernels).
+
+The run worker starts one kernel server per run (llm_assets.defs.executor), as a child of the
+run's forkserver: it has imported Dagster, llm_assets, dagstermill and ipykernel once, and it
+builds the run's definitions once.  It keeps a few *warm* kernels ready: each is a fork of the
+server that has initialized an IPython kernel (sockets, shell) and waits.  A step claims one
+over the server's Unix socket; the kernel then takes the step's environment and working
+directory and is used by that step only, then shut down.  A kernel is never reused, and each
+is forked from the server (which never runs notebook code), so nothing of one process (its
+variables, module state, open files) reaches the next process's kernel.  A warm kernel that
+died or does not answer the claim is discarded and another one is used or started.
+
+Protocol (one JSON line each way per connection):
+    {"op": "claim", "env": {...}, "cwd": "...", "claimer": pid}
+        -> {"pid": ..., "connection": {...}, "warm_s": seconds it waited, "started": epoch}
+    {"op": "status"} -> {"warm": [pids ready], "claimed": [pids], "forked": n}
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CLAIM_TIMEOUT = 10.0  # s a warm kernel has to take a claim before it is discarded
+WATCH_INTERVAL = 0.5  # s between checks of claimers that may have died
+
+
+@dataclass
+class _Kernel:
+    pid: int
+    channel: socket.socket  # the server's end of the kernel's socketpair
+    forked: float
+    ready_at: float | None = None
+    connection: dict | None = None
+    claimer: int | None = None
+    buffer: bytes = b""
+
+
+@dataclass
+class _Server:
+    listener: socket.socket
+    runtime_dir: Path
+    budget: int  # kernels to pre-start over the run (one per notebook step)
+    warm: int    # kernels kept ready at once
+    selector: selectors.BaseSelector = field(default_factory=selectors.DefaultSelector)
+    kernels: dict[int, _Kernel] = field(default_factory=dict)
+    waiting: list[tuple[socket.socket, dict]] = field(default_factory=list)
+    forked: int = 0
+    claimed: int = 0
+    base_env: dict = field(default_factory=lambda: dict(os.environ))
+    sys_path: list[str] = field(default_factory=list)
+
+    # ---- warm kernels ------------------------------------------------------------------
+    def fork_kernel(self) -> None:
+        parent, child = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:  # the warm kernel: never returns
+            parent.close()
+            self._close_in_child()
+            _warm_kernel(child, self.runtime_dir, self.base_env, self.sys_path)
+        child.close()
+        self.forked += 1
+        kernel = _Kernel(pid=pid, channel=parent, forked=time.time())
+        self.kernels[pid] = kernel
+        self.selector.register(parent, selectors.EVENT_READ, ("kernel", pid))
+
+    def _close_in_child(self) -> None:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for kernel in self.kernels.values():
+            kernel.channel.close()
+        for client, _ in self.waiting:
+            client.close()
+        self.listener.close()
+        self.selector.close()
+
+    def ready(self) -> list[_Kernel]:
+        return sorted((k for k in self.kernels.values() if k.ready_at and k.claimer is None),
+                      key=lambda k: k.ready_at or 0)
+
+    def starting(self) -> int:
+        return sum(1 for k in self.kernels.values() if k.ready_at is None)
+
+    def top_up(self) -> None:
+        """Keep `warm` kernels ready or starting while the run still has notebook steps to
+        come (`budget`: a kernel that died before its claim is replaced); start one for any
+        step waiting beyond that (a retry)."""
+        while True:
+            coming = self.starting() + len(self.ready())
+            if not (coming < len(self.waiting)
+                    or (coming < self.warm and self.claimed + coming < self.budget)):
+                return
+            self.fork_kernel()
+
+    def discard(self, kernel: _Kernel) -> None:
+        self.kernels.pop(kernel.pid, None)
+        try:
+            self.selector.unregister(kernel.channel)
+        except (KeyError, ValueError):
+            pass
+        kernel.channel.close()
+        _kill(kernel.pid)
+
+    def on_kernel_message(self, kernel: _Kernel) -> None:
+        data = kernel.channel.recv(65536)
+        if not data:  # the kernel died before its claim
+            self.discard(kernel)
+            return
+        kernel.buffer += data
+        if b"\n" in kernel.buffer:
+            line, kernel.buffer = kernel.buffer.split(b"\n", 1)
+            message = json.loads(line)
+            kernel.connection = message["connection"]
+            kernel.ready_at = time.time()
+            self.selector.unregister(kernel.channel)  # next exchange: the claim (blocking)
+
+    # ---- claims ------------------------------------------------------------------------
+    def claim(self, request: dict) -> dict | None:
+        """Hand a ready kernel to a step: it must take the step's environment and answer;
+        one that is dead or silent is discarded and the next one tried."""
+        for kernel in self.ready():
+            if _exited(kernel.pid):
+                self.discard(kernel)
+                continue
+            message = {"env": request["env"], "cwd": request["cwd"]}
+            try:
+                kernel.channel.settimeout(CLAIM_TIMEOUT)
+                kernel.channel.sendall(json.dumps(message).encode() + b"\n")
+                answer = _read_line(kernel.channel)
+            except OSError:
+                answer = None
+            if answer != {"claimed": True}:
+                self.discard(kernel)
+                continue
+            kernel.claimer = int(request["claimer"])
+            kernel.channel.close()
+            self.claimed += 1
+            return {"pid": kernel.pid, "connection": kernel.connection,
+                    "warm_s": time.time() - (kernel.ready_at or time.time()),
+                    "started": kernel.forked}
+        return None
+
+    def serve_waiting(self) -> None:
+        while self.waiting and self.ready():
+            client, request = self.waiting[0]
+            answer = self.claim(request)
+            if answer is None:
+                continue  # every ready kernel was discarded: wait for the next one
+            self.waiting.pop(0)
+            _reply(client, answer)
+
+    def on_client(self, client: socket.socket) -> bool:
+        """One request; False when the run worker asked the server to stop."""
+        client.settimeout(CLAIM_TIMEOUT)
+        try:
+            request = _read_line(client)
+        except OSError:
+            request = None
+        if request is None:
+            client.close()
+            return True
+        if request.get("op") == "stop":
+            client.close()
+            return False
+        if request.get("op") == "status":
+            _reply(client, {"warm": [k.pid for k in self.ready()],
+                            "claimed": [k.pid for k in self.kernels.values() if k.claimer],
+                            "forked": self.forked})
+            return True
+        self.waiting.append((client, request))
+        return True
+
+    def watch(self) -> None:
+        """Reap exited kernels; kill a claimed kernel whose step process is gone."""
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            kernel = self.kernels.get(pid)
+            if kernel is not None:
+                if kernel.claimer is None:
+                    self.discard(kernel)
+                else:
+                    self.kernels.pop(pid, None)
+        for kernel in list(self.kernels.values()):
+            if kernel.claimer is not None and not _alive(kernel.claimer):
+                _kill(kernel.pid)
+
+    def stop(self) -> None:
+        for client, _ in self.waiting:
+            client.close()
+        for kernel in list(self.kernels.values()):
+            _kill(kernel.pid)
+        self.listener.close()
+
+
+def serve(listener: socket.socket, runtime_dir: str, budget: int, warm: int,
+          recon_job=None) -> None:
+    """The kernel server's main loop (a forkserver child of the run worker): build the run's
+    definitions once (inherited by every kernel), then keep warm kernels until the run worker
+    says stop or exits."""
+    import multiprocessing
+
+    if threading.active_count() != 1:  # forking is only safe without other threads
+        listener.close()
+        return
+    if recon_job is not None:
+        recon_job.get_definition()  # cached per process: the kernels' context starts from it
+    # what is loaded now lives as long as any kernel: the garbage collector of a kernel need
+    # not scan it (IPython's reset at shutdown collects the whole heap: 0.3-1 s with Dagster)
+    gc.freeze()
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.set_wakeup_fd(wake_w)
+    server = _Server(listener=listener, runtime_dir=Path(runtime_dir), budget=budget,
+                     warm=max(warm, 0), sys_path=_fresh_sys_path())
+    parent = multiprocessing.parent_process()
+    server.selector.register(listener, selectors.EVENT_READ, ("listener", None))
+    server.selector.register(wake_r, selectors.EVENT_READ, ("signal", None))
+    if parent is not None:
+        server.selector.register(parent.sentinel, selectors.EVENT_READ, ("parent", None))
+    server.top_up()
+    running = True
+    try:
+        while running:
+            for key, _ in server.selector.select(WATCH_INTERVAL):
+                kind, pid = key.data
+                if kind == "listener":
+                    client, _ = listener.accept()
+                    running = server.on_client(client) and running
+                elif kind == "kernel" and pid in server.kernels:
+                    server.on_kernel_message(server.kernels[pid])
+                elif kind == "signal":
+                    os.read(wake_r, 4096)
+                elif kind == "parent":
+                    running = False
+            server.watch()
+            server.serve_waiting()
+            server.top_up()
+    finally:
+        server.stop()
+
+
+# ---- the warm kernel (a fork of the server) ----------------------------------------------
+
+def _warm_kernel(channel: socket.socket, runtime_dir: Path, base_env: dict,
+                 sys_path: list[str]) -> None:
+    """Initialize an IPython kernel, tell the server it is ready, take one claim (the step's
+    environment and working directory), run until shut down, then exit without the
+    interpreter's slow teardown (atexit handlers still run: history, connection file)."""
+    code = 1
+    try:
+        os.setsid()  # its own process group, as jupyter_client starts kernels
+        from ipykernel import kernelapp
+        from tornado import ioloop
+
+        connection_file = runtime_dir / f"kernel-{os.getpid()}.json"
+        sys.argv = [str(Path(kernelapp.__file__).parent.parent / "ipykernel_launcher.py"),
+                    "-f", str(connection_file)]
+        sys.path[:] = sys_path
+        os.environ["JPY_PARENT_PID"] = str(os.getppid())  # exits if the server disappears
+        app = kernelapp.IPKernelApp.instance()
+        app.initialize(sys.argv[1:])
+        connection = json.loads(connection_file.read_text())
+        loop = ioloop.IOLoop.current()
+        gc.freeze()
+
+        def on_claim(fd, events):
+            loop.remove_handler(fd)
+            message = _read_line(channel)
+            if message is None:  # the server is gone: nobody will use this kernel
+                os._exit(0)
+            _take_environment(message["env"], base_env)
+            os.chdir(message["cwd"])
+            channel.sendall(b'{"claimed": true}\n')
+            channel.close()
+
+        loop.add_handler(channel.fileno(), on_claim, ioloop.IOLoop.READ)
+        channel.sendall(json.dumps({"connection": connection}).encode() + b"\n")
+        app.start()
+        code = 0
+    finally:
+        import atexit
+
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+
+
+def _take_environment(env: dict, base_env: dict) -> None:
+    """The step's environment, as a kernel it started would have got; what the kernel added
+    to its own environment while starting (MPLBACKEND, ...) stays unless the step sets it."""
+    for name in set(base_env) - set(env):
+        os.environ.pop(name, None)
+    os.environ.update(env)
+
+
+def _fresh_sys_path() -> list[str]:
+    """sys.path of a kernel started by jupyter_client (`python -m ipykernel_launcher`, which
+    drops the working directory; IPython then adds '')."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", "import json, sys; print(json.dumps(sys.path))"],
+                         capture_output=True, text=True, check=True, timeout=60).stdout
+    return json.loads(out)[1:]
+
+
+# ---- helpers -----------------------------------------------------------------------------
+
+def _read_line(sock: socket.socket) -> dict | None:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    return json.loads(data)
+
+
+def _reply(client: socket.socket, answer: dict) -> None:
+    try:
+        client.sendall(json.dumps(answer).encode() + b"\n")
+    except OSError:  # the step gave up waiting; the kernel it would have got is its to kill
+        if "pid" in answer:
+            _kill(answer["pid"])
+    finally:
+        client.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _exited(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return done != 0
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
