@@ -273,9 +273,9 @@ def _warm_kernel(channel: socket.socket, runtime_dir: Path, base_env: dict,
         sys.argv = [str(Path(kernelapp.__file__).parent.parent / "ipykernel_launcher.py"),
                     "-f", str(connection_file)]
         sys.path[:] = sys_path
-        os.environ["JPY_PARENT_PID"] = str(os.getppid())  # exits if the server disappears
         app = kernelapp.IPKernelApp.instance()
-        app.initialize(sys.argv[1:])
+        # a parent to watch, as jupyter_client gives its kernels: it exits if the server does
+        app.initialize([*sys.argv[1:], f"--IPKernelApp.parent_handle={os.getppid()}"])
         connection = json.loads(connection_file.read_text())
         loop = ioloop.IOLoop.current()
         gc.freeze()
