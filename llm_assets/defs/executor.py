@@ -31,10 +31,13 @@ from llm_assets.runtime.kernels import KERNEL_PRELOAD, KernelServer, warm_kernel
 # instance, and what a notebook kernel imports (its kernels are children of the forkserver)
 PRELOAD_MODULES = ("dagster", "llm_assets.definitions", "llm_assets.runtime.runner",
                    "llm_assets.defs.control_tables_component", "llm_assets.backends.profile",
-                   "llm_assets.backends.vectorstore.pgvector",
+                   "llm_assets.backends.datalake", "llm_assets.backends.llm",
+                   "llm_assets.backends.embeddings", "llm_assets.backends.vectorstore.pgvector",
                    "dagstermill.factory", "scrapbook", "nbconvert",
                    "dagster_postgres", "sqlalchemy.dialects.postgresql.psycopg2",
-                   "psycopg2.extras", "upath", "fsspec", "tomlkit", "watchdog.observers.polling",
+                   "psycopg2.extras", "upath.core", "upath.implementations.local",
+                   "fsspec.implementations.local", "dotenv", "tomlkit",
+                   "watchdog.observers.polling",
                    *KERNEL_PRELOAD)
 NOTEBOOK_KIND = "ipynb"  # the asset kind of a notebook process (llm_assets/defs/assets.py)
 
