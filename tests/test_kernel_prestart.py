@@ -198,4 +198,4 @@ def test_a_claimed_kernel_dies_with_its_step_and_all_die_with_the_server(server)
     alive = status["warm"] + status["claimed"]
     assert alive and orphan not in alive
     server.stop()
-    assert not any(_running(pid) for pid in alive)
+    _wait(lambda: not any(_running(pid) for pid in alive), 10, "every kernel to be gone")

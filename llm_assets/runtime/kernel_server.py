@@ -198,12 +198,16 @@ class _Server:
         for kernel in list(self.kernels.values()):
             if kernel.claimer is not None and not _alive(kernel.claimer):
                 _kill(kernel.pid)
+                _reap(kernel.pid)
+                self.kernels.pop(kernel.pid, None)
 
     def stop(self) -> None:
         for client, _ in self.waiting:
             client.close()
         for kernel in list(self.kernels.values()):
             _kill(kernel.pid)
+        for kernel in list(self.kernels.values()):
+            _reap(kernel.pid)
         self.listener.close()
 
 
@@ -362,6 +366,13 @@ def _exited(pid: int) -> bool:
     except ChildProcessError:
         return True
     return done != 0
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def _kill(pid: int) -> None:
