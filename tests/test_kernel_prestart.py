@@ -199,3 +199,17 @@ def test_a_claimed_kernel_dies_with_its_step_and_all_die_with_the_server(server)
     assert alive and orphan not in alive
     server.stop()
     _wait(lambda: not any(_running(pid) for pid in alive), 10, "every kernel to be gone")
+
+
+@pytest.mark.integration
+def test_the_runs_renderer_renders_a_notebook_as_the_step_would(server):
+    from llm_assets.runtime import html_render
+
+    executed = ROOT / "tests" / "fixtures" / "notebooks" / "kernels" / "look.ipynb"
+    ipynb = executed.read_bytes()
+    _wait(lambda: server.render_path.exists(), 10, "the renderer's socket")
+    remote = html_render._render_remotely(server.run_id, ipynb)
+    assert remote is not None and b"llm_assets_leak" in remote
+    assert remote == html_render.render(ipynb)  # rendered here: the same page
+    assert html_render._render_remotely(server.run_id, b"not a notebook") is None
+    assert html_render.render(ipynb, server.run_id) == remote

@@ -59,7 +59,7 @@ def run_with_dagstermill(context, process: Process, prepared: Path, work: Path,
                     else context).get_step_execution_context()
     selection = {k.to_user_string() for k in (context.run.asset_selection or ())}
     selection |= set(context.run.step_keys_to_execute or ())
-    manager = kernel_manager_class(context.run.run_id, html_render.warm_up)
+    manager = _kernels(context)
     try:
         with scoped_env(SCOPE_PROCESSES_ENV, {process.prcs_nm} | selection):
             return execute_notebook(step_context, prepared, work, inputs,
@@ -74,7 +74,7 @@ def run_with_papermill(prepared: Path, work: Path, context) -> Path:
     import papermill
 
     executed = work / f"{prepared.stem}-out.ipynb"
-    manager = kernel_manager_class(context.run.run_id, html_render.warm_up)
+    manager = _kernels(context)
     try:
         papermill.execute_notebook(str(prepared), str(executed), kernel_name="python3",
                                    progress_bar=False, log_output=False,
@@ -82,6 +82,13 @@ def run_with_papermill(prepared: Path, work: Path, context) -> Path:
     finally:
         _log_kernel(context, manager)
     return executed
+
+
+def _kernels(context):
+    """The step's kernel manager: a pre-started kernel of the run when there is one; the
+    HTML renderer is prepared while the kernel runs."""
+    run_id = context.run.run_id
+    return kernel_manager_class(run_id, lambda: html_render.warm_up(run_id))
 
 
 def _log_kernel(context, manager) -> None:

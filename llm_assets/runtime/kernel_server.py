@@ -109,7 +109,13 @@ class _Server:
         except (KeyError, ValueError):
             pass
         kernel.channel.close()
-        _kill(kernel.pid)
+        self.end(kernel.pid)
+
+    def end(self, pid: int) -> None:
+        """Kill a kernel and remove its connection file (it cannot, killed)."""
+        _kill(pid)
+        _reap(pid)
+        (self.runtime_dir / f"kernel-{pid}.json").unlink(missing_ok=True)
 
     def on_kernel_message(self, kernel: _Kernel) -> None:
         data = kernel.channel.recv(65536)
@@ -195,10 +201,10 @@ class _Server:
                     self.discard(kernel)
                 else:
                     self.kernels.pop(pid, None)
+                (self.runtime_dir / f"kernel-{pid}.json").unlink(missing_ok=True)
         for kernel in list(self.kernels.values()):
             if kernel.claimer is not None and not _alive(kernel.claimer):
-                _kill(kernel.pid)
-                _reap(kernel.pid)
+                self.end(kernel.pid)
                 self.kernels.pop(kernel.pid, None)
 
     def stop(self) -> None:
@@ -207,20 +213,22 @@ class _Server:
         for kernel in list(self.kernels.values()):
             _kill(kernel.pid)
         for kernel in list(self.kernels.values()):
-            _reap(kernel.pid)
+            self.end(kernel.pid)
         self.listener.close()
 
 
 def serve(listener: socket.socket, runtime_dir: str, budget: int, warm: int,
-          recon_job=None) -> None:
-    """The kernel server's main loop (a forkserver child of the run worker): build the run's
-    definitions once (inherited by every kernel), then keep warm kernels until the run worker
-    says stop or exits."""
+          recon_job=None, render_listener: socket.socket | None = None) -> None:
+    """The kernel server's main loop (a forkserver child of the run worker): start the run's
+    HTML renderer (llm_assets.runtime.html_render), build the run's definitions once
+    (inherited by every kernel), then keep warm kernels until the run worker says stop or
+    exits."""
     import multiprocessing
 
     if threading.active_count() != 1:  # forking is only safe without other threads
         listener.close()
         return
+    renderer = _start_renderer(render_listener, listener) if render_listener else None
     if recon_job is not None:
         recon_job.get_definition()  # cached per process: the kernels' context starts from it
     # what is loaded now lives as long as any kernel: the garbage collector of a kernel need
@@ -258,6 +266,29 @@ def serve(listener: socket.socket, runtime_dir: str, budget: int, warm: int,
             server.top_up()
     finally:
         server.stop()
+        if renderer is not None:
+            os.close(renderer[1])  # the renderer reads EOF and exits
+            _reap(renderer[0])
+
+
+def _start_renderer(render_listener: socket.socket, listener: socket.socket) -> tuple[int, int]:
+    """Fork the run's HTML renderer: (its pid, the pipe end whose closing stops it)."""
+    from llm_assets.runtime import html_render
+
+    alive_r, alive_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(alive_w)
+            listener.close()
+            html_render.serve(render_listener, alive_r)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(alive_r)
+    render_listener.close()
+    return pid, alive_w
 
 
 # ---- the warm kernel (a fork of the server) ----------------------------------------------

@@ -68,22 +68,24 @@ class KernelServer:
     def __init__(self, run_id: str, budget: int, warm: int, recon_job=None):
         self.run_id, self.budget, self.warm, self.recon_job = run_id, budget, warm, recon_job
         self.path = socket_path(run_id)
+        self.render_path: Path | None = None
         self.process = None
 
     def start(self, context) -> bool:
-        from llm_assets.runtime import kernel_server
+        from llm_assets.runtime import html_render, kernel_server
 
-        if self.path is None or self.budget <= 0 or self.warm <= 0:
+        self.render_path = html_render.socket_path(self.run_id)
+        if self.path is None or self.render_path is None or self.budget <= 0 or self.warm <= 0:
             return False
-        self.path.unlink(missing_ok=True)
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(str(self.path))
-        listener.listen(64)  # steps may connect before the server runs: they queue here
+        # steps may connect before the server and its renderer run: they queue here
+        listener, render_listener = _listen(self.path), _listen(self.render_path)
         self.process = context.Process(
             target=kernel_server.serve, name="llm-assets-kernel-server",
-            args=(listener, str(self.path.parent), self.budget, self.warm, self.recon_job))
+            args=(listener, str(self.path.parent), self.budget, self.warm, self.recon_job,
+                  render_listener))
         self.process.start()
         listener.close()
+        render_listener.close()
         return True
 
     def stop(self) -> None:
@@ -98,7 +100,16 @@ class KernelServer:
             self.process.kill()
             self.process.join(5)
         self.path.unlink(missing_ok=True)
+        self.render_path.unlink(missing_ok=True)
         self.process = None
+
+
+def _listen(path: Path) -> socket.socket:
+    path.unlink(missing_ok=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(64)
+    return listener
 
 
 # ---- the step's side ---------------------------------------------------------------------
