@@ -38,7 +38,7 @@ PRELOAD_MODULES = ("dagster", "llm_assets.definitions", "llm_assets.runtime.runn
                    "psycopg2.extras", "upath.core", "upath.implementations.local",
                    "fsspec.implementations.local", "dotenv", "tomlkit",
                    "watchdog.observers.polling",
-                   *KERNEL_PRELOAD, *(("llm17prof",) if os.environ.get("LLM17_PROF") else ()))
+                   *KERNEL_PRELOAD)
 NOTEBOOK_KIND = "ipynb"  # the asset kind of a notebook process (llm_assets/defs/assets.py)
 
 _forkserver_scope: list[Scope] = []  # the scope the forkserver of this process started with
