@@ -60,6 +60,7 @@ def test_rows_changed_while_the_snapshot_loads_give_a_consistent_view(pg_url, mo
     edit, whole (one REPEATABLE READ transaction), and validates cleanly; the next load sees
     the state after, whole."""
     from llm_assets.core import settings
+    from llm_assets.core.models import Process
     from llm_assets.core.validate import validate
     from llm_assets.store import snapshot as load
 
@@ -85,7 +86,7 @@ def test_rows_changed_while_the_snapshot_loads_give_a_consistent_view(pg_url, mo
                 INSERT INTO cntl_af.cntl_cfg_prcs_depn (prcs_nm, dpnd_prcs_nm)
                     VALUES ('p_c', 'p_new');
                 SELECT 1;"""))
-        return load.Process(*values)
+        return Process(*values)
 
     queries = tuple((name, concurrent_edit if name == "processes" else row_type, sql)
                     for name, row_type, sql in load.QUERIES)

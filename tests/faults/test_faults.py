@@ -330,6 +330,7 @@ class _OwnPostgres:
 
     def __init__(self, home: Path):
         self.home = home
+        home.mkdir(parents=True, exist_ok=True)  # the CLI runs from it (not the repo root)
         self.base = {k: v for k, v in os.environ.items()
                      if not k.startswith(("LLM_ASSETS_", "DAGSTER_"))}
         self.base.update(LLM_ASSETS_HOME=str(home), LLM_ASSETS_PROFILE="local",
@@ -339,7 +340,7 @@ class _OwnPostgres:
 
     def cli(self, *args, check=True) -> subprocess.CompletedProcess:
         proc = subprocess.run([str(BIN / "llm-assets"), *args], env=self.base,
-                                  cwd=self.base["LLM_ASSETS_HOME"],
+                              cwd=self.base["LLM_ASSETS_HOME"],
                               capture_output=True, text=True, timeout=300, check=False)
         if check:
             assert proc.returncode == 0, proc.stdout + proc.stderr
