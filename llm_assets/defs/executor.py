@@ -126,13 +126,14 @@ def _create(init_context: dg.InitExecutorContext) -> dg.Executor:
     scope = run_scope(init_context.job)
     export_scope(scope)
     config = dict(init_context.executor_config)
-    config["start_method"] = _start_method(config, scope)
+    start_method = _start_method(config, scope)
+    config["start_method"] = start_method
     stock = dg.multiprocess_executor
     assert stock.executor_creation_fn is not None
     executor = stock.executor_creation_fn(dg.InitExecutorContext(
         job=init_context.job, executor_def=init_context.executor_def, executor_config=config,
         instance=init_context.instance))
-    if "forkserver" not in config["start_method"]:  # spawn: no preloaded interpreter to fork
+    if "forkserver" not in start_method:  # spawn: no preloaded interpreter to fork
         return executor
     return KernelServingExecutor(executor, step_slots(config))
 

@@ -17,19 +17,13 @@ import json
 import selectors
 import socket
 import threading
-from pathlib import Path
+from typing import Any
+
+from llm_assets.runtime.kernel_ipc import RENDER, socket_path
 
 RENDER_WAIT = 60.0  # s a step waits for the run's renderer before rendering itself
 
-_STATE: dict = {"thread": None, "exporter": None}
-
-
-def socket_path(run_id: str) -> Path | None:
-    from llm_assets.runtime.kernels import runtime_dir
-
-    base = runtime_dir()
-    path = None if base is None else base / f"render-{run_id}.sock"
-    return path if path is not None and len(str(path)) < 100 else None
+_STATE: dict[str, Any] = {"thread": None, "exporter": None}
 
 
 def _exporter():
@@ -71,12 +65,12 @@ def _compile() -> None:
 def warm_up(run_id: str | None = None) -> None:
     """Start compiling the renderer in the background (once per process), unless the run's
     renderer will do the rendering."""
-    if run_id is not None and (path := socket_path(run_id)) is not None and path.exists():
+    if run_id is not None and (path := socket_path(RENDER, run_id)) is not None and path.exists():
         return
     if _STATE["thread"] is None and _STATE["exporter"] is None:
-        _STATE["thread"] = threading.Thread(target=_compile, name="llm-assets-html-warm-up",
-                                            daemon=True)
-        _STATE["thread"].start()
+        thread = threading.Thread(target=_compile, name="llm-assets-html-warm-up", daemon=True)
+        _STATE["thread"] = thread
+        thread.start()
 
 
 def render(ipynb: bytes, run_id: str | None = None) -> bytes:
@@ -95,7 +89,7 @@ def render(ipynb: bytes, run_id: str | None = None) -> bytes:
 
 
 def _render_remotely(run_id: str, ipynb: bytes) -> bytes | None:
-    path = socket_path(run_id)
+    path = socket_path(RENDER, run_id)
     if path is None or not path.exists():
         return None
     try:
@@ -135,7 +129,8 @@ def _answer(client: socket.socket, exporter) -> None:
     except (OSError, ValueError):  # the step gave up: it renders the notebook itself
         return
     try:
-        header, body = {"ok": True}, _render(exporter, ipynb)
+        header: dict[str, Any] = {"ok": True}
+        body = _render(exporter, ipynb)
     except Exception as err:  # noqa: BLE001 - the step renders it itself and reports the error
         header, body = {"ok": False, "error": f"{type(err).__name__}: {err}"}, b""
     try:

@@ -1,5 +1,6 @@
-"""Pre-started notebook kernels for one run (the server side; the client is
-llm_assets.runtime.kernels).
+"""Pre-started notebook kernels for one run: the server (the client is
+llm_assets.runtime.kernels, a warm kernel llm_assets.runtime.warm_kernel, the sockets and
+process helpers llm_assets.runtime.kernel_ipc).
 
 The run worker starts one kernel server per run (llm_assets.defs.executor), as a child of the
 run's forkserver: it has imported Dagster, llm_assets, dagstermill and ipykernel once, and it
@@ -25,11 +26,13 @@ import os
 import selectors
 import signal
 import socket
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from llm_assets.runtime import warm_kernel
+from llm_assets.runtime.kernel_ipc import alive, exited, kill, read_line, reap, reply
 
 CLAIM_TIMEOUT = 10.0  # s a warm kernel has to take a claim before it is discarded
 WATCH_INTERVAL = 0.5  # s between checks of claimers that may have died
@@ -67,7 +70,7 @@ class _Server:
         if pid == 0:  # the warm kernel: never returns
             parent.close()
             self._close_in_child()
-            _warm_kernel(child, self.runtime_dir, self.base_env, self.sys_path)
+            warm_kernel.run(child, self.runtime_dir, self.base_env, self.sys_path)
         child.close()
         self.forked += 1
         kernel = _Kernel(pid=pid, channel=parent, forked=time.time())
@@ -113,8 +116,8 @@ class _Server:
 
     def end(self, pid: int) -> None:
         """Kill a kernel and remove its connection file (it cannot, killed)."""
-        _kill(pid)
-        _reap(pid)
+        kill(pid)
+        reap(pid)
         (self.runtime_dir / f"kernel-{pid}.json").unlink(missing_ok=True)
 
     def on_kernel_message(self, kernel: _Kernel) -> None:
@@ -135,14 +138,14 @@ class _Server:
         """Hand a ready kernel to a step: it must take the step's environment and answer;
         one that is dead or silent is discarded and the next one tried."""
         for kernel in self.ready():
-            if _exited(kernel.pid):
+            if exited(kernel.pid):
                 self.discard(kernel)
                 continue
             message = {"env": request["env"], "cwd": request["cwd"]}
             try:
                 kernel.channel.settimeout(CLAIM_TIMEOUT)
                 kernel.channel.sendall(json.dumps(message).encode() + b"\n")
-                answer = _read_line(kernel.channel)
+                answer = read_line(kernel.channel)
             except OSError:
                 answer = None
             if answer != {"claimed": True}:
@@ -163,13 +166,13 @@ class _Server:
             if answer is None:
                 continue  # every ready kernel was discarded: wait for the next one
             self.waiting.pop(0)
-            _reply(client, answer)
+            reply(client, answer)
 
     def on_client(self, client: socket.socket) -> bool:
         """One request; False when the run worker asked the server to stop."""
         client.settimeout(CLAIM_TIMEOUT)
         try:
-            request = _read_line(client)
+            request = read_line(client)
         except OSError:
             request = None
         if request is None:
@@ -179,7 +182,7 @@ class _Server:
             client.close()
             return False
         if request.get("op") == "status":
-            _reply(client, {"warm": [k.pid for k in self.ready()],
+            reply(client, {"warm": [k.pid for k in self.ready()],
                             "claimed": [k.pid for k in self.kernels.values() if k.claimer],
                             "forked": self.forked})
             return True
@@ -203,7 +206,7 @@ class _Server:
                     self.kernels.pop(pid, None)
                 (self.runtime_dir / f"kernel-{pid}.json").unlink(missing_ok=True)
         for kernel in list(self.kernels.values()):
-            if kernel.claimer is not None and not _alive(kernel.claimer):
+            if kernel.claimer is not None and not alive(kernel.claimer):
                 self.end(kernel.pid)
                 self.kernels.pop(kernel.pid, None)
 
@@ -211,7 +214,7 @@ class _Server:
         for client, _ in self.waiting:
             client.close()
         for kernel in list(self.kernels.values()):
-            _kill(kernel.pid)
+            kill(kernel.pid)
         for kernel in list(self.kernels.values()):
             self.end(kernel.pid)
         self.listener.close()
@@ -240,7 +243,7 @@ def serve(listener: socket.socket, runtime_dir: str, budget: int, warm: int,
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.set_wakeup_fd(wake_w)
     server = _Server(listener=listener, runtime_dir=Path(runtime_dir), budget=budget,
-                     warm=max(warm, 0), sys_path=_fresh_sys_path())
+                     warm=max(warm, 0), sys_path=warm_kernel.fresh_sys_path())
     parent = multiprocessing.parent_process()
     server.selector.register(listener, selectors.EVENT_READ, ("listener", None))
     server.selector.register(wake_r, selectors.EVENT_READ, ("signal", None))
@@ -268,7 +271,7 @@ def serve(listener: socket.socket, runtime_dir: str, budget: int, warm: int,
         server.stop()
         if renderer is not None:
             os.close(renderer[1])  # the renderer reads EOF and exits
-            _reap(renderer[0])
+            reap(renderer[0])
 
 
 def _start_renderer(render_listener: socket.socket, listener: socket.socket) -> tuple[int, int]:
@@ -289,128 +292,3 @@ def _start_renderer(render_listener: socket.socket, listener: socket.socket) -> 
     os.close(alive_r)
     render_listener.close()
     return pid, alive_w
-
-
-# ---- the warm kernel (a fork of the server) ----------------------------------------------
-
-def _warm_kernel(channel: socket.socket, runtime_dir: Path, base_env: dict,
-                 sys_path: list[str]) -> None:
-    """Initialize an IPython kernel, tell the server it is ready, take one claim (the step's
-    environment and working directory), run until shut down, then exit without the
-    interpreter's slow teardown (atexit handlers still run: history, connection file)."""
-    code = 1
-    try:
-        os.setsid()  # its own process group, as jupyter_client starts kernels
-        from ipykernel import kernelapp
-        from tornado import ioloop
-
-        connection_file = runtime_dir / f"kernel-{os.getpid()}.json"
-        sys.argv = [str(Path(kernelapp.__file__).parent.parent / "ipykernel_launcher.py"),
-                    "-f", str(connection_file)]
-        sys.path[:] = sys_path
-        app = kernelapp.IPKernelApp.instance()
-        # a parent to watch, as jupyter_client gives its kernels: it exits if the server does
-        app.initialize([*sys.argv[1:], f"--IPKernelApp.parent_handle={os.getppid()}"])
-        connection = json.loads(connection_file.read_text())
-        loop = ioloop.IOLoop.current()
-        gc.freeze()
-
-        def on_claim(fd, events):
-            loop.remove_handler(fd)
-            message = _read_line(channel)
-            if message is None:  # the server is gone: nobody will use this kernel
-                os._exit(0)
-            _take_environment(message["env"], base_env)
-            os.chdir(message["cwd"])
-            channel.sendall(b'{"claimed": true}\n')
-            channel.close()
-
-        loop.add_handler(channel.fileno(), on_claim, ioloop.IOLoop.READ)
-        channel.sendall(json.dumps({"connection": connection}).encode() + b"\n")
-        app.start()
-        code = 0
-    finally:
-        import atexit
-
-        atexit._run_exitfuncs()
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-        os._exit(code)
-
-
-def _take_environment(env: dict, base_env: dict) -> None:
-    """The step's environment, as a kernel it started would have got; what the kernel added
-    to its own environment while starting (MPLBACKEND, ...) stays unless the step sets it."""
-    for name in set(base_env) - set(env):
-        os.environ.pop(name, None)
-    os.environ.update(env)
-
-
-def _fresh_sys_path() -> list[str]:
-    """sys.path of a kernel started by jupyter_client (`python -m ipykernel_launcher`, which
-    drops the working directory; IPython then adds '')."""
-    import subprocess
-
-    out = subprocess.run([sys.executable, "-c", "import json, sys; print(json.dumps(sys.path))"],
-                         capture_output=True, text=True, check=True, timeout=60).stdout
-    return json.loads(out)[1:]
-
-
-# ---- helpers -----------------------------------------------------------------------------
-
-def _read_line(sock: socket.socket) -> dict | None:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = sock.recv(65536)
-        if not chunk:
-            return None
-        data += chunk
-    return json.loads(data)
-
-
-def _reply(client: socket.socket, answer: dict) -> None:
-    try:
-        client.sendall(json.dumps(answer).encode() + b"\n")
-    except OSError:  # the step gave up waiting; the kernel it would have got is its to kill
-        if "pid" in answer:
-            _kill(answer["pid"])
-    finally:
-        client.close()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _exited(pid: int) -> bool:
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return done != 0
-
-
-def _reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass

@@ -15,17 +15,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import select
 import signal
-import socket
-import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from llm_assets.core import settings
+from llm_assets.runtime.kernel_ipc import KERNELS, RENDER, listen, request, socket_path
 
 WARM_KERNELS_ENV = "LLM_ASSETS_WARM_KERNELS"
 CLAIM_WAIT = 120.0  # s a step waits for a kernel (jupyter_client's start timeout is 60-120 s)
@@ -40,25 +39,6 @@ def warm_kernels(slots: int) -> int:
     return slots if value is None else int(value)
 
 
-def runtime_dir() -> Path | None:
-    """This user's private directory for kernel sockets and connection files (mode 0700: a
-    claimed kernel runs code as this user), or None when it cannot be made private."""
-    path = Path(tempfile.gettempdir()) / f"llm-assets-{os.getuid()}"
-    path.mkdir(mode=0o700, exist_ok=True)
-    info = path.lstat()
-    if info.st_uid != os.getuid() or info.st_mode & 0o077 or not path.is_dir():
-        return None
-    return path
-
-
-def socket_path(run_id: str) -> Path | None:
-    base = runtime_dir()
-    if base is None:
-        return None
-    path = base / f"kernels-{run_id}.sock"
-    return path if len(str(path)) < 100 else None  # AF_UNIX paths are limited to ~107 bytes
-
-
 # ---- the run worker's side ---------------------------------------------------------------
 
 class KernelServer:
@@ -67,32 +47,32 @@ class KernelServer:
 
     def __init__(self, run_id: str, budget: int, warm: int, recon_job=None):
         self.run_id, self.budget, self.warm, self.recon_job = run_id, budget, warm, recon_job
-        self.path = socket_path(run_id)
-        self.render_path: Path | None = None
-        self.process = None
+        self.path = socket_path(KERNELS, run_id)
+        self.render_path = socket_path(RENDER, run_id)
+        self.process: Any = None
 
     def start(self, context) -> bool:
-        from llm_assets.runtime import html_render, kernel_server
+        from llm_assets.runtime import kernel_server
 
-        self.render_path = html_render.socket_path(self.run_id)
         if self.path is None or self.render_path is None or self.budget <= 0 or self.warm <= 0:
             return False
         # steps may connect before the server and its renderer run: they queue here
-        listener, render_listener = _listen(self.path), _listen(self.render_path)
-        self.process = context.Process(
+        listener, render_listener = listen(self.path), listen(self.render_path)
+        process = context.Process(
             target=kernel_server.serve, name="llm-assets-kernel-server",
             args=(listener, str(self.path.parent), self.budget, self.warm, self.recon_job,
                   render_listener))
-        self.process.start()
+        process.start()
         listener.close()
         render_listener.close()
+        self.process = process
         return True
 
     def stop(self) -> None:
-        if self.process is None:
+        if self.process is None or self.path is None:
             return
         try:
-            _request(self.path, {"op": "stop"}, timeout=5, answer=False)
+            request(self.path, {"op": "stop"}, timeout=5, answer=False)
         except OSError:
             pass
         self.process.join(10)
@@ -100,51 +80,28 @@ class KernelServer:
             self.process.kill()
             self.process.join(5)
         self.path.unlink(missing_ok=True)
-        self.render_path.unlink(missing_ok=True)
+        if self.render_path is not None:
+            self.render_path.unlink(missing_ok=True)
         self.process = None
-
-
-def _listen(path: Path) -> socket.socket:
-    path.unlink(missing_ok=True)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(path))
-    listener.listen(64)
-    return listener
 
 
 # ---- the step's side ---------------------------------------------------------------------
 
 def claim(run_id: str, env: dict, cwd: str, timeout: float = CLAIM_WAIT) -> dict | None:
     """A warm kernel of the run's server, or None (no server, or it did not answer)."""
-    path = socket_path(run_id)
+    path = socket_path(KERNELS, run_id)
     if path is None or not path.exists():
         return None
     try:
-        return _request(path, {"op": "claim", "env": env, "cwd": cwd, "claimer": os.getpid()},
+        return request(path, {"op": "claim", "env": env, "cwd": cwd, "claimer": os.getpid()},
                         timeout=timeout)
     except (OSError, ValueError):
         return None
 
 
 def status(run_id: str) -> dict | None:
-    path = socket_path(run_id)
-    return None if path is None else _request(path, {"op": "status"}, timeout=10)
-
-
-def _request(path: Path, message: dict, timeout: float, answer: bool = True) -> dict | None:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        sock.connect(str(path))
-        sock.sendall(json.dumps(message).encode() + b"\n")
-        if not answer:
-            return None
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                return None
-            data += chunk
-    return json.loads(data)
+    path = socket_path(KERNELS, run_id)
+    return None if path is None else request(path, {"op": "status"}, timeout=10)
 
 
 class ClaimedProcess:
@@ -262,7 +219,7 @@ def kernel_manager_class(run_id: str, on_start=None):
             if claimed is None:
                 return await super().launch_kernel(cmd, **kwargs)
             WarmKernelManager.claims.append(claimed)
-            self.process = ClaimedProcess(claimed["pid"])
+            self.process = ClaimedProcess(claimed["pid"])  # type: ignore[assignment]
             self.pid = self.pgid = claimed["pid"]  # the kernel leads its own process group
             self.ports_cached = False  # its ports are its own, not this process's port cache
             info = dict(claimed["connection"])
