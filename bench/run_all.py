@@ -64,11 +64,16 @@ BENCHMARKS = {
     "log_mirror": (["bench/bench_log_mirror.py"],
                    ["bench/bench_log_mirror.py", "--runs", "100"], 900),
     "ai": (["bench/bench_ai.py"], ["bench/bench_ai.py", "--quick"], 1800),
+    # issue 16: steps on Celery workers (embedded Redis, real `llm-assets worker` processes)
+    "celery": (["bench/bench_celery.py", "--wait", "8", "--workers", "1,2,4",
+                "--sizes", "10,10000"],
+               ["bench/bench_celery.py", "--wait", "2", "--workers", "1,2", "--sizes", "10"],
+               3600),
 }
 
 
 # more than about 5 minutes each on 2 cores (10,000-process loads, 100k-chunk vector store)
-SLOW = {"load", "load_phases", "step", "ai"}
+SLOW = {"load", "load_phases", "step", "ai", "celery"}
 
 
 def _block(name: str, text: str) -> str:

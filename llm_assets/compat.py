@@ -5,6 +5,8 @@
   hand its reconstruction metadata to the run and its step processes.  Dagster's public
   `execute_job` takes a reconstructable job, and the only way to make one of a code location
   with its load data is `ReconstructableRepository` (what `dagster job execute` uses).
+- Starting a run worker as `dagster api execute_run` (llm_assets.defs.launcher), as the
+  K8sRunLauncher does in run pods, and telling which code locations run on this host.
 - Telling whether a reconstruction carries the control state: Dagster's in-process commands
   (`dg launch`, `dagster asset materialize -m`) reconstruct the location without the load data
   a code server would pass, and a state-backed component then has no state to read.
@@ -69,3 +71,50 @@ def reconstructing() -> bool:
 
     return (DefinitionsLoadContext.is_set()
             and DefinitionsLoadContext.get().load_type == DefinitionsLoadType.RECONSTRUCTION)
+
+
+def code_server_state(load_data, key: str) -> str | None:
+    """The code-server state of component `key` carried by `load_data` (a RepositoryLoadData:
+    a reconstructable job's reconstruction metadata), or None."""
+    from dagster._core.definitions.definitions_load_context import (
+        DefinitionsLoadContext,
+        DefinitionsLoadType,
+    )
+    from dagster.components.utils.project_paths import get_code_server_metadata_key
+
+    if load_data is None:
+        return None
+    context = DefinitionsLoadContext(load_type=DefinitionsLoadType.RECONSTRUCTION,
+                                     repository_load_data=load_data)
+    return context.reconstruction_metadata.get(get_code_server_metadata_key(key))
+
+
+def location_on_this_host(run) -> bool:
+    """True when the run's code location is served on this host: a code server that the
+    webserver/daemon start themselves (a workspace `python_module` entry; `dagster dev` serves
+    it on a local socket) or one at a loopback address; False for a code server elsewhere (a
+    `grpc_server` entry such as compose's `user_code`)."""
+    from dagster._core.remote_origin import (
+        GrpcServerCodeLocationOrigin,
+        ManagedGrpcPythonEnvCodeLocationOrigin,
+    )
+
+    origin = run.remote_job_origin
+    location = origin.repository_origin.code_location_origin if origin is not None else None
+    if isinstance(location, ManagedGrpcPythonEnvCodeLocationOrigin):
+        return True
+    if isinstance(location, GrpcServerCodeLocationOrigin):
+        return bool(location.socket) or location.host in ("localhost", "127.0.0.1", "::1")
+    return False
+
+
+def execute_run_command(run, instance_ref) -> list[str]:
+    """`dagster api execute_run ...` for `run`: what a K8sRunLauncher run pod executes."""
+    from dagster._grpc.types import ExecuteRunArgs
+    from dagster_shared.serdes import serialize_value
+
+    args = ExecuteRunArgs(job_origin=run.job_code_origin, run_id=run.run_id,
+                          instance_ref=instance_ref, set_exit_code_on_failure=True)
+    # the code location's Python, whatever is on PATH
+    return [run.job_code_origin.executable_path, "-m", "dagster", "api", "execute_run",
+            serialize_value(args)]

@@ -13,7 +13,7 @@ from pathlib import Path
 from llm_assets.core.chunking import FILE_TYPES
 from llm_assets.core.graph import build_graph, find_cycles, loaded_processes
 from llm_assets.core.models import ControlSnapshot
-from llm_assets.core.naming import is_valid_cron, is_valid_name
+from llm_assets.core.naming import is_valid_cron, is_valid_name, is_valid_queue
 from llm_assets.core.notebooks import PathProblem, notebook_problem
 from llm_assets.core.params import ParameterError, parse_nb_parm
 
@@ -133,10 +133,16 @@ def validate(snapshot: ControlSnapshot, notebooks_dir: Path) -> ValidationResult
         problems.extend(_notebook_problems(p.prcs_nm, p.nb_path_nm, nb_root, stream,
                                            checked_paths))
         try:
-            parse_nb_parm(p.nb_parm)
+            queue = parse_nb_parm(p.nb_parm).kwargs.get("queue")
         except ParameterError as err:
             add(Problem("cntl_cfg_prcs", p.prcs_nm, f"nb_parm {p.nb_parm!r}: {err}",
                         "correct nb_parm", stream))
+        else:
+            if queue is not None and not is_valid_queue(queue):
+                add(Problem("cntl_cfg_prcs", p.prcs_nm,
+                            f"nb_parm queue {queue!r} is not a queue name",
+                            "use letters, digits, '_', '.', '-' (at most 100 characters)",
+                            stream))
     # -- sys files -------------------------------------------------------------------------
     users: dict[str, set[str | None]] = defaultdict(set)
     for p in loaded_processes(snapshot):

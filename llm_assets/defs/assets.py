@@ -89,10 +89,12 @@ def process_asset(
     compute,
     retry_policy: dg.RetryPolicy | None = None,
     notebook: NotebookInfo | None = None,
+    placement: dict[str, str] | None = None,
 ) -> dg.AssetsDefinition:
     """The asset of one process; `compute(context, inputs)` runs its notebook (the process is
     found from the op name, so one compute function serves every process).  `notebook`: the
-    digest and declared checks of its notebook file."""
+    digest and declared checks of its notebook file; `placement`: the op tags that choose
+    where its step runs (llm_assets.defs.queues)."""
     group = snapshot.group_by_name[process.prcs_grp]
     stream = group.strem_nm
     name = process.prcs_nm
@@ -118,6 +120,7 @@ def process_asset(
             PRIORITY_TAG: str(-(group.prir * 1000 + process.prir)),
             PROCESS_TAG: name,
             STREAM_TAG: stream,
+            **(placement or {}),
         },
         retry_policy=retry_policy,
         pool=LLM_POOL if uses_models else None,
