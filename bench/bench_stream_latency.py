@@ -18,7 +18,7 @@ multiprocess executor, scoped); every figure comes from the run's event log:
   forkserver and instance; then definitions and resources).
 
     .venv/bin/python bench/bench_stream_latency.py [--repeats 3]
-        [--variants dagstermill,papermill,script] [--baseline DIR]
+        [--variants dagstermill,papermill,script] [--baseline DIR] [--warm-ups 1]
 
 `--baseline DIR`: also run each variant with the llm_assets of DIR (a checkout of an earlier
 commit) first on the path of the Dagster commands, interleaved, for a before/after.
@@ -138,14 +138,16 @@ def one_run(env: dict, variant: str) -> dict:
     }
 
 
-def measure(env: dict, repeats: int, variants: list[str], baseline: str | None) -> dict:
+def measure(env: dict, repeats: int, variants: list[str], baseline: str | None,
+            warm_ups: int = 1) -> dict:
     runs = {}
     setups = [(v, "") for v in variants]
     if baseline:
         path = os.pathsep.join(p for p in (baseline, env.get("PYTHONPATH")) if p)
         setups += [(v, path) for v in variants]
-    for variant, path in setups:  # warm-up, not measured: first kernel, page cache
-        one_run({**env, "PYTHONPATH": path} if path else env, variant)
+    for _ in range(warm_ups):
+        for variant, path in setups:  # warm-up, not measured: first kernel, page cache
+            one_run({**env, "PYTHONPATH": path} if path else env, variant)
     for _ in range(repeats):
         for variant, path in setups:  # interleaved: each sees the same machine load
             run_env = {**env, "PYTHONPATH": path} if path else env
@@ -184,13 +186,14 @@ ROWS = (
 
 
 def report(runs: dict, repeats: int, variants: list[str], baseline: str | None,
-           load: tuple[float, float]) -> list[str]:
+           load: tuple[float, float], warm_ups: int = 1) -> list[str]:
     m = statistics.median
     columns = [(v, False) for v in variants] + ([(v, True) for v in variants] if baseline
                                                 else [])
     slots, source = next(iter(runs.values()))[0]["limit"]
     options = "" if variants == list(VARIANTS) else f" --variants {','.join(variants)}"
     options += f" --baseline {baseline}" if baseline else ""
+    options += f" --warm-ups {warm_ups}" if warm_ups != 1 else ""
     out = ["## Stream latency and wall time\n",
            f"Command: `.venv/bin/python bench/bench_stream_latency.py --repeats {repeats}"
            f"{options}`\n",
@@ -234,6 +237,8 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--baseline", default=None,
                         help="a checkout of earlier code to measure the same way (before)")
+    parser.add_argument("--warm-ups", type=int, default=1,
+                        help="unmeasured runs of each column first (first kernel, page cache)")
     args = parser.parse_args()
     variants = [v for v in args.variants.split(",") if v]
     unknown = sorted(set(variants) - set(VARIANTS))
@@ -242,9 +247,10 @@ def main() -> None:
     with embedded_project("llm-assets-bench-latency-") as (env, _home, url):
         seed(url, 0, _rows())
         start = os.getloadavg()[0]
-        runs = measure(env, args.repeats, variants, args.baseline)
+        runs = measure(env, args.repeats, variants, args.baseline, args.warm_ups)
         load = (start, os.getloadavg()[0])
-    print("\n".join(report(runs, args.repeats, variants, args.baseline, load)))
+    print("\n".join(report(runs, args.repeats, variants, args.baseline, load,
+                            args.warm_ups)))
 
 
 if __name__ == "__main__":
