@@ -48,8 +48,11 @@ def _section(args: list[str], timeout: int) -> str:
 
 BENCHMARKS = {
     # name: (arguments, quick arguments, timeout s)
-    "load": (["bench/bench_load.py", "--sizes", "100,1000,10000", "--repeats", "2"],
-             ["bench/bench_load.py", "--sizes", "100,1000", "--repeats", "1"], 1800),
+    # both synthetic shapes (narrow, wide tiers); `dagster definitions validate` at 1k and 10k
+    "load": (["bench/bench_load.py", "--sizes", "100,1000,10000", "--shapes", "narrow,wide",
+              "--repeats", "2", "--validate-sizes", "1000,10000"],
+             ["bench/bench_load.py", "--sizes", "100,1000", "--shapes", "narrow,wide",
+              "--repeats", "1", "--validate-sizes", "1000"], 7200),
     "load_phases": (["bench/bench_load_phases.py", "--processes", "10000", "--repeats", "3"],
                     ["bench/bench_load_phases.py", "--processes", "1000", "--repeats", "1"],
                     1800),
@@ -61,6 +64,9 @@ BENCHMARKS = {
                  ["bench/bench_notebook.py", "--repeats", "1"], 1800),
     "stream_latency": (["bench/bench_stream_latency.py", "--repeats", "3"],
                        ["bench/bench_stream_latency.py", "--repeats", "1"], 1800),
+    # issue 14: the latency a priority-tier gate adds between tiers, against direct edges
+    "tier_gates": (["bench/bench_tier_gates.py", "--repeats", "3"],
+                   ["bench/bench_tier_gates.py", "--repeats", "1"], 1800),
     "log_mirror": (["bench/bench_log_mirror.py"],
                    ["bench/bench_log_mirror.py", "--runs", "100"], 900),
     "ai": (["bench/bench_ai.py"], ["bench/bench_ai.py", "--quick"], 1800),

@@ -11,6 +11,11 @@
   (`dg launch`, `dagster asset materialize -m`) reconstruct the location without the load data
   a code server would pass, and a state-backed component then has no state to read.
 
+- Running the steps of priority-tier gates in the run worker (`run_tagged_steps_in_process`):
+  Dagster's multiprocess executor starts a process for every step and has no public hook for
+  where a step runs; a gate does nothing, and a step-process start would be most of the
+  latency it adds between two tiers.
+
 `tests/unit/test_dagster_compat.py` fails when a Dagster upgrade changes any of these.
 
 This module imports nothing from llm_assets (an import-linter contract keeps it a leaf).
@@ -71,6 +76,56 @@ def reconstructing() -> bool:
 
     return (DefinitionsLoadContext.is_set()
             and DefinitionsLoadContext.get().load_type == DefinitionsLoadType.RECONSTRUCTION)
+
+
+def run_tagged_steps_in_process(tag: str) -> None:
+    """Make Dagster's multiprocess executor run each step whose op carries the tag `tag` in
+    the process that orchestrates the run (the run worker), as an in-process executor would,
+    instead of starting a step process for it; every other step is launched as before.  Meant
+    for steps that do nothing (priority-tier gates), whose step-process start would be most of
+    a tier's latency.
+
+    Dagster's multiprocess executor has no public hook for where a step runs: this wraps the
+    function its loop calls to launch each step (`execute_step_out_of_process`) and executes a
+    tagged step as the step process would (`create_execution_plan` for that one step, then
+    `execute_plan_iterator`) with the run's instance.  Idempotent."""
+    import functools
+    import inspect
+
+    from dagster._core.executor import multiprocess
+
+    launch = multiprocess.execute_step_out_of_process
+    tags = getattr(launch, "llm_assets_in_process_tags", None)
+    if tags is not None:
+        tags.add(tag)
+        return
+    signature = inspect.signature(launch)
+
+    in_process = {tag}
+
+    @functools.wraps(launch)
+    def execute_step(*args, **kwargs):
+        arguments = signature.bind(*args, **kwargs).arguments
+        if in_process.isdisjoint(arguments["step"].tags or {}):
+            return launch(*args, **kwargs)
+        return _in_process(arguments)
+
+    execute_step.llm_assets_in_process_tags = in_process  # type: ignore[attr-defined]
+    multiprocess.execute_step_out_of_process = execute_step
+
+
+def _in_process(arguments: dict):
+    from dagster._core.execution.api import create_execution_plan, execute_plan_iterator
+
+    step_context, job = arguments["step_context"], arguments["recon_job"]
+    plan = create_execution_plan(job=job, run_config=step_context.run_config,
+                                 step_keys_to_execute=[arguments["step"].key],
+                                 known_state=arguments["known_state"],
+                                 repository_load_data=arguments["repository_load_data"])
+    yield from execute_plan_iterator(plan, job, step_context.dagster_run,
+                                     instance=step_context.instance,
+                                     retry_mode=arguments["retries"].for_inner_plan(),
+                                     run_config=step_context.run_config)
 
 
 def code_server_state(load_data, key: str) -> str | None:

@@ -48,10 +48,19 @@ def _port_free(port: int) -> bool:
 
 
 def _choose_port() -> int:
-    port = (int(settings.number("LLM_ASSETS_PG_PORT", "0", whole=True))
-            or read_state().get("port") or 0)
-    if port:
-        return port
+    """LLM_ASSETS_PG_PORT if set (it must be free), else the port this home used last if it
+    is still free (another program may have taken it since), else the first free one."""
+    chosen = int(settings.number("LLM_ASSETS_PG_PORT", "0", whole=True))
+    if chosen:
+        if not _port_free(chosen):
+            raise ServiceUnavailable(
+                f"embedded Postgres: port {chosen} (LLM_ASSETS_PG_PORT) is in use by another "
+                "program on 127.0.0.1; set LLM_ASSETS_PG_PORT to a free port or unset it to "
+                "let llm-assets choose one")
+        return chosen
+    remembered = int(read_state().get("port") or 0)
+    if remembered and _port_free(remembered):
+        return remembered
     for candidate in range(FIRST_PORT, FIRST_PORT + 200):
         if _port_free(candidate):
             return candidate

@@ -45,3 +45,7 @@ STATE_FILE_ENV = "LLM_ASSETS_STATE_FILE"
 # ---- reconstruction scope (environment of step processes and kernels) -------------------
 SCOPE_STREAMS_ENV = "LLM_ASSETS_SCOPE_STREAMS"
 SCOPE_PROCESSES_ENV = "LLM_ASSETS_SCOPE_PROCESSES"
+
+# ---- priority-tier gates (llm_assets.core.graph.Barrier) ---------------------------------
+BARRIER_TAG = "llm_assets/tier_gate"  # op tag of a tier gate: value = its stream; no process
+BARRIER_KIND = "tier_gate"            # the asset kind the UI shows on a gate

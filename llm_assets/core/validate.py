@@ -215,16 +215,26 @@ def validate(snapshot: ControlSnapshot, notebooks_dir: Path) -> ValidationResult
     # -- cycles (explicit dependencies and priority order) ---------------------------------
     graph = build_graph(snapshot)
     nodes = [p.prcs_nm for p in loaded_processes(snapshot)]
+    for name in sorted(set(graph.barriers) & set(nodes)):
+        gated = graph.barriers[name].stream
+        add(Problem("cntl_cfg_prcs", name,
+                    f"process name is the name of the priority-tier gate of stream {gated}",
+                    "rename the process (names ending in __tier_<n>_<n> are reserved)",
+                    frozenset({gated, stream_of_proc(name) or gated})))
     for cycle in find_cycles(graph, nodes):
-        path = " -> ".join(cycle)
-        made_by_priority = any(b in graph.order_deps.get(a, ()) and b not in
-                               graph.data_deps.get(a, ()) for a, b in zip(cycle, cycle[1:]))
+        # a tier gate (barrier) is not a row: name the processes only, a -> b meaning a
+        # waits for b (through the gate when there is one)
+        shown = [n for n in cycle[:-1] if n not in graph.barriers]
+        path = " -> ".join([*shown, shown[0]])
+        made_by_priority = any(a in graph.barriers or (b in graph.order_deps.get(a, ()) and b
+                                                       not in graph.data_deps.get(a, ()))
+                               for a, b in zip(cycle, cycle[1:]))
         add(Problem("cntl_cfg_prcs_depn", path,
                     f"dependency cycle {path}" + (" (closed by priority order: a later tier "
                                                   "cannot be depended on by an earlier one)"
                                                   if made_by_priority else ""),
                     "remove one dependency row of the cycle or change a priority",
-                    frozenset(x for n in cycle if (x := stream_of_proc(n)))))
+                    frozenset(x for n in shown if (x := stream_of_proc(n)))))
     return ValidationResult(tuple(problems), _exclusions(snapshot, problems, graph))
 
 

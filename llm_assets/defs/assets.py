@@ -2,8 +2,9 @@
 
 Explicit dependency rows become inputs (the upstream's result is loaded through the IO
 manager and handed to the notebook under the upstream's process name); priority-tier order
-becomes `Nothing` inputs (order only).  Every process stays its own step: own retries,
-events and log row.
+becomes `Nothing` inputs (order only): from the sinks of the previous tier, or from the tier's
+gate between two wide tiers (llm_assets.defs.barriers).  Every process stays its own step: own
+retries, events and log row.
 
 The assets are built directly as `OpDefinition` + `AssetsDefinition` (what `@dg.asset` builds
 underneath) with one shared compute function: no per-process closure or signature

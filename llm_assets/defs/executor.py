@@ -21,6 +21,8 @@ import os
 
 import dagster as dg
 
+from llm_assets.compat import run_tagged_steps_in_process
+from llm_assets.core.names import BARRIER_TAG
 from llm_assets.core.scope import Scope, export_scope, scope_for
 from llm_assets.runtime.kernels import KERNEL_PRELOAD, KernelServer, warm_kernels
 
@@ -106,6 +108,7 @@ def _kernel_server(plan_context, execution_plan, slots: int) -> KernelServer:
 
 
 def _create(init_context: dg.InitExecutorContext) -> dg.Executor:
+    run_tagged_steps_in_process(BARRIER_TAG)  # tier gates: no step process of their own
     scope = run_scope(init_context.job)
     export_scope(scope)
     config = dict(init_context.executor_config)
