@@ -33,12 +33,13 @@ demo: services ## run the demo streams end to end on embedded services
 	$(BIN)/llm-assets demo
 
 # `make dev DEV_PORT=3001` serves elsewhere; the reload sensor is pointed at that webserver.
+# `llm-assets dev` runs `dagster dev` in a process group of its own and, on Ctrl-C or
+# SIGTERM, stops the whole group (graceful, then TERM, then KILL after DEV_GRACE seconds).
 DEV_HOST ?= 127.0.0.1
 DEV_PORT ?= 3000
+DEV_GRACE ?= 15
 dev: services ## Dagster UI on http://127.0.0.1:3000 with sensors and schedules running
-	eval "$$($(BIN)/llm-assets env)" && \
-	export LLM_ASSETS_WEBSERVER_URL=http://$(DEV_HOST):$(DEV_PORT)/graphql && \
-	exec $(BIN)/dagster dev -w workspace.yaml -h $(DEV_HOST) -p $(DEV_PORT)
+	exec $(BIN)/llm-assets dev -w workspace.yaml -h $(DEV_HOST) -p $(DEV_PORT) --grace $(DEV_GRACE)
 
 test: install ## the whole suite: `dg check defs` on the project, then unit, integration, e2e
 	$(BIN)/llm-assets up >/dev/null && $(BIN)/llm-assets db upgrade && $(BIN)/llm-assets db seed

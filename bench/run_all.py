@@ -70,6 +70,8 @@ BENCHMARKS = {
     "log_mirror": (["bench/bench_log_mirror.py"],
                    ["bench/bench_log_mirror.py", "--runs", "100"], 900),
     "ai": (["bench/bench_ai.py"], ["bench/bench_ai.py", "--quick"], 1800),
+    # issue 19: `llm-assets demo` twice on a fresh home (the second skips unchanged work)
+    "demo_rerun": (["bench/bench_demo_rerun.py"], ["bench/bench_demo_rerun.py"], 7200),
     # issue 16: steps on Celery workers (embedded Redis, real `llm-assets worker` processes)
     "celery": (["bench/bench_celery.py", "--wait", "8", "--workers", "1,2,4",
                 "--sizes", "10,10000"],
@@ -79,7 +81,7 @@ BENCHMARKS = {
 
 
 # more than about 5 minutes each on 2 cores (10,000-process loads, 100k-chunk vector store)
-SLOW = {"load", "load_phases", "step", "ai", "celery"}
+SLOW = {"load", "load_phases", "step", "ai", "demo_rerun", "celery"}
 
 
 def _block(name: str, text: str) -> str:

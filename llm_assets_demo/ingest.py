@@ -4,14 +4,26 @@ Both are idempotent: chunk ids are deterministic, `upsert(..., replace_docs=True
 chunks a document no longer produces, documents that left the raw area are deleted from the
 collection, and the manifest `export/<stream>/ingest/<name>.json` (ids and texts) is
 overwritten.  The manifest is what the quality checks compare the collection against.
+
+Unchanged sources are skipped: the manifest, written only when an ingestion succeeded,
+records each source's content hash and the settings its chunks were made with (collection,
+embedding backend and model, chunking settings and the chunking code).  A source whose hash
+and settings are those of the manifest, in a collection that still holds the manifest's
+chunks, is neither chunked nor embedded again; its vectors and manifest entries stay.  A
+changed source is re-chunked and re-embedded, its old chunks replaced.  A different embedding
+model or chunking setting re-ingests every source.  `force=True` (nb_parm `reingest=1`)
+re-ingests everything.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 
+from llm_assets.core import chunking
 from llm_assets.core.chunking import Chunk, chunk_bytes, chunk_id, utf8_text
-from llm_assets.core.errors import ConfigError
+from llm_assets.core.errors import ConfigError, LlmAssetsError
 
 MANIFEST = "export/{stream}/ingest/{name}.json"
 
@@ -52,36 +64,139 @@ def _read_manifest(datalake, key: str) -> dict:
     return json.loads(datalake.get_text(key)) if datalake.exists(key) else {"documents": {}}
 
 
+def digest(data: bytes) -> str:
+    """The content hash of a source (what decides whether it is ingested again)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def chunks_digest(chunks: list[Chunk]) -> str:
+    """The content hash of a source given by its chunks (a table's rows)."""
+    body = [[c.id, c.index, c.text, c.metadata] for c in chunks]
+    return digest(json.dumps(body, sort_keys=True, default=str).encode())
+
+
+_CHUNKER = digest(Path(chunking.__file__).read_bytes())[:16]  # the chunking code's version
+
+
+def embedder(embeddings, embed_model: str | None) -> dict:
+    """What makes the vectors: the embeddings backend and the model it runs (locally: the
+    model the name maps to, LLM_ASSETS_LOCAL_MODEL_MAP)."""
+    ident = {"backend": type(embeddings).__name__,
+             "model": embed_model or getattr(embeddings, "model", None)}
+    if hasattr(embeddings, "normalize"):
+        ident["normalize"] = embeddings.normalize
+    if type(embeddings).__name__ == "LocalEmbeddings":
+        from llm_assets.backends.model_map import local_name
+
+        ident["local_model"] = embeddings.model or local_name(embed_model, "embed")
+    return ident
+
+
+def settings_of(embeddings, *, collection: str, embed_model: str | None,
+                chunking_settings: dict) -> dict:
+    """Everything besides a source's content that its chunks and vectors depend on."""
+    return {"collection": collection, "embedder": embedder(embeddings, embed_model),
+            "chunking": {**chunking_settings, "code": _CHUNKER}}
+
+
+def _collection_holds(vectorstore, collection: str, chunks: int) -> bool:
+    """Whether `collection` still exists with at least the manifest's chunks (a dropped or
+    emptied collection is ingested again)."""
+    try:
+        return vectorstore.count(collection) >= chunks
+    except LlmAssetsError:  # the collection does not exist
+        return False
+
+
+def unchanged_sources(previous: dict, vectorstore, *, settings: dict, sources: dict,
+                      force: bool = False) -> set[str]:
+    """The sources whose content hash and settings are those of the last successful
+    ingestion (its manifest `previous`), in a collection that still holds its chunks."""
+    if force or previous.get("settings") != settings:
+        return set()
+    same = {doc for doc, value in sources.items()
+            if previous.get("sources", {}).get(doc) == value}
+    if same and not _collection_holds(vectorstore, settings["collection"],
+                                      len(previous.get("chunks", ()))):
+        return set()
+    return same
+
+
 def store(datalake, embeddings, vectorstore, *, stream: str, name: str, collection: str,
           embed_model: str | None, chunks: list[Chunk], documents: list[str],
-          extra: dict | None = None) -> dict:
+          extra: dict | None = None, sources: dict | None = None,
+          settings: dict | None = None, unchanged: set[str] | None = None,
+          force: bool = False) -> dict:
     """Embed and upsert `chunks` (of `documents`), drop documents gone since the last run,
-    write the manifest; returns the summary."""
+    write the manifest; returns the summary.
+
+    `sources` ({document: content hash}): documents unchanged since the last successful
+    ingestion with the same `settings` are skipped (their chunks neither embedded nor
+    upserted; the manifest keeps their entries).  `unchanged`: those documents, when the
+    caller already knows them (and gave no chunks for them)."""
     if not collection:
         raise ConfigError(f"process of stream {stream} ingesting {name} has no `collection`: "
                           "set cntl_cfg_prcs.collection")
     manifest_key = MANIFEST.format(stream=stream, name=name)
     previous = _read_manifest(datalake, manifest_key)
-    vectors = embeddings.embed([c.text for c in chunks], model=embed_model)
-    vectorstore.ensure_collection(collection, embeddings.dimension(embed_model))
-    upserted = vectorstore.upsert(collection, chunks, vectors, replace_docs=True)
-    removed = 0
-    for doc in sorted(set(previous["documents"]) - set(documents)):
-        removed += vectorstore.delete_doc(collection, doc)
+    settings = settings or settings_of(embeddings, collection=collection,
+                                       embed_model=embed_model, chunking_settings={})
+    sources = sources or {}
+    if unchanged is None:
+        unchanged = unchanged_sources(previous, vectorstore, settings=settings,
+                                      sources=sources, force=force)
+    fresh = [c for c in chunks if c.doc not in unchanged]
+    kept = [Chunk(c["id"], c["doc"], c["index"], c["text"], c.get("metadata", {}))
+            for c in previous.get("chunks", ()) if c["doc"] in unchanged]
+    if not {c.doc for c in chunks} & unchanged:
+        chunks = kept + chunks
+    upserted, removed = 0, 0
+    if fresh:
+        vectors = embeddings.embed([c.text for c in fresh], model=embed_model)
+        vectorstore.ensure_collection(collection, embeddings.dimension(embed_model))
+        upserted = vectorstore.upsert(collection, fresh, vectors, replace_docs=True)
+    changed = [doc for doc in documents if doc not in unchanged]
+    produced = {c.doc for c in fresh}
+    stale_docs = set(previous["documents"]) - set(documents)
+    stale_docs |= {doc for doc in changed if doc in previous["documents"]
+                   and doc not in produced}  # a changed source that now yields no chunks
+    for doc in sorted(stale_docs):
+        try:
+            removed += vectorstore.delete_doc(collection, doc)
+        except LlmAssetsError:
+            if fresh:  # the collection exists after an upsert: a real failure
+                raise
     per_doc = {doc: sum(1 for c in chunks if c.doc == doc) for doc in documents}
     manifest = {"stream": stream, "name": name, "collection": collection,
                 "embed_model": embed_model, "documents": per_doc, **(extra or {}),
+                "settings": settings, "sources": {d: sources[d] for d in documents
+                                                  if d in sources},
                 "chunks": [{"id": c.id, "doc": c.doc, "index": c.index, "text": c.text,
                             "metadata": c.metadata} for c in chunks]}
     datalake.put_text(manifest_key, json.dumps(manifest, indent=1))
+    skipped = len([d for d in documents if d in unchanged])
+    content = digest(json.dumps([manifest["settings"], manifest["sources"],
+                                 [c.id for c in chunks]], sort_keys=True).encode())
     return {"collection": collection, "documents": len(documents), "chunks": len(chunks),
+            "content": content,
             "upserted": upserted, "removed_stale": removed, "manifest": manifest_key,
-            "collection_count": vectorstore.count(collection)}
+            "skipped": skipped, "ingested": len(documents) - skipped,
+            "collection_count": _count(vectorstore, collection),
+            "message": f"{len(documents) - skipped} source(s) ingested ({upserted} chunk(s) "
+                       f"embedded), {skipped} unchanged source(s) skipped"}
+
+
+def _count(vectorstore, collection: str) -> int:
+    try:
+        return vectorstore.count(collection)
+    except LlmAssetsError:  # nothing ever ingested (every source empty)
+        return 0
 
 
 def ingest_documents(datalake, embeddings, vectorstore, *, stream: str, sys_file: dict,
-                     collection: str, embed_model: str | None) -> dict:
-    """Chunk every raw/<stream>/<file_type>/ document per its sys-file row; store them."""
+                     collection: str, embed_model: str | None, force: bool = False) -> dict:
+    """Chunk every raw/<stream>/<file_type>/ document per its sys-file row; store them.
+    Documents unchanged since the last successful ingestion are not chunked again."""
     if not sys_file:
         raise ConfigError(f"an ingestion process of stream {stream} has no sys_file: set "
                           "cntl_cfg_prcs.sys_file to a cntl_cfg_sys_file row")
@@ -90,9 +205,22 @@ def ingest_documents(datalake, embeddings, vectorstore, *, stream: str, sys_file
     limit = max_source_bytes()
     for key in keys:  # before reading any: a file far too large fails fast, memory untouched
         _check_size(datalake, key, "document", limit)
+    if not collection:
+        raise ConfigError(f"process of stream {stream} ingesting {sys_file['sys_nm']} has no "
+                          "`collection`: set cntl_cfg_prcs.collection")
+    settings = settings_of(embeddings, collection=collection, embed_model=embed_model,
+                           chunking_settings={k: sys_file.get(k) for k in (
+                               "file_type", "dlm", "chunk_size", "overlap")})
+    data = {key: datalake.get_bytes(key) for key in keys}
+    sources = {key: digest(value) for key, value in data.items()}
+    previous = _read_manifest(datalake, MANIFEST.format(stream=stream, name=sys_file["sys_nm"]))
+    unchanged = unchanged_sources(previous, vectorstore, settings=settings, sources=sources,
+                                  force=force)
     chunks: list[Chunk] = []
     for key in keys:
-        found = chunk_bytes(datalake.get_bytes(key), doc=key, file_type=file_type,
+        if key in unchanged:
+            continue
+        found = chunk_bytes(data[key], doc=key, file_type=file_type,
                             chunk_size=sys_file["chunk_size"], overlap=sys_file["overlap"],
                             dlm=sys_file.get("dlm"), collection=collection)
         chunks += [Chunk(c.id, c.doc, c.index, c.text,
@@ -100,7 +228,8 @@ def ingest_documents(datalake, embeddings, vectorstore, *, stream: str, sys_file
                           "name": key.rsplit("/", 1)[-1]}) for c in found]
     return store(datalake, embeddings, vectorstore, stream=stream, name=sys_file["sys_nm"],
                  collection=collection, embed_model=embed_model, chunks=chunks,
-                 documents=keys, extra={"sys_file": sys_file})
+                 documents=keys, extra={"sys_file": sys_file}, sources=sources,
+                 settings=settings, unchanged=unchanged)
 
 
 def read_table(datalake, key: str, sys_file: dict | None, required: list[str]):

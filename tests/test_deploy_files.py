@@ -146,6 +146,21 @@ def test_user_code_gets_every_backend_of_the_compose_profile(compose):
         assert _is_required_reference(env[name]), (name, env[name])
 
 
+def test_links_in_the_ui_reach_the_browser(compose):
+    """Executed notebooks and exports are linked through the `links` service (stable links)
+    and presigned for MinIO's published port, not for the compose network's host name."""
+    env = _environment(compose["services"]["user_code"])
+    assert env["LLM_ASSETS_S3_PUBLIC_ENDPOINT"] == (
+        "http://${LLM_ASSETS_PUBLIC_HOST:-localhost}:${MINIO_API_PORT:-9000}")
+    assert env["LLM_ASSETS_LINKS_URL"].endswith(":${LLM_ASSETS_LINKS_PORT:-3001}")
+    links = compose["services"]["links"]
+    assert links["command"][:3] == ["llm-assets", "datalake", "serve-links"]
+    assert _environment(links)["LLM_ASSETS_S3_PUBLIC_ENDPOINT"] == \
+        env["LLM_ASSETS_S3_PUBLIC_ENDPOINT"]
+    assert links["ports"] == ["${LLM_ASSETS_BIND_ADDRESS:-127.0.0.1}:"
+                              "${LLM_ASSETS_LINKS_PORT:-3001}:3001"]
+
+
 def test_migrations_run_as_the_owner_and_the_app_role_gets_its_password(compose):
     env = _environment(compose["services"]["db_init"])
     assert "${POSTGRES_USER" in env["LLM_ASSETS_DATABASE_URL"]

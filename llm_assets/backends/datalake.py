@@ -110,21 +110,41 @@ class LocalDataLake(dg.ConfigurableResource, DataLakeMixin):
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def path(self, key: str) -> Path:
+        """The absolute path of the object at `key` (the local profile's links point here)."""
+        return self._path(key).resolve()
+
     def url(self, key: str) -> str:
-        return self._path(key).resolve().as_uri()
+        return self.path(key).as_uri()
+
+    def link(self, key: str) -> str:
+        """What a person opens: the file's URI (on this machine)."""
+        return self.url(key)
 
     def describe(self) -> str:
         return f"directory {self.root}"
 
 
+PRESIGN_MAX_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may be valid
+
+
 class S3DataLake(dg.ConfigurableResource, DataLakeMixin):
-    """The data lake in an S3 bucket (MinIO in the compose profile)."""
+    """The data lake in an S3 bucket (MinIO in the compose profile).
+
+    Links for people: presigned GET URLs signed for `public_endpoint` (the address a browser
+    reaches, e.g. http://localhost:9000, where the step's own `s3.endpoint_url` may be a host
+    name of the compose network), valid `presign_seconds` (at most 7 days).  With
+    `links_url` set, links are stable instead: `<links_url>/<key>`, served by
+    `llm-assets datalake serve-links`, which redirects each click to a fresh presigned URL."""
 
     s3: S3Resource
     bucket: str
     prefix: str = ""
-    presign_seconds: int = 7 * 24 * 3600
+    presign_seconds: int = PRESIGN_MAX_SECONDS
+    public_endpoint: str | None = None
+    links_url: str | None = None
     _client = PrivateAttr(default=None)
+    _public_client = PrivateAttr(default=None)
     _bucket_ready = PrivateAttr(default=False)
 
     def describe(self) -> str:
@@ -155,8 +175,10 @@ class S3DataLake(dg.ConfigurableResource, DataLakeMixin):
         from botocore.exceptions import BotoCoreError, ClientError
 
         self.ensure_bucket()
+        extra = {"ContentType": kind} if (kind := content_type(key)) else {}
         try:
-            self.client().put_object(Bucket=self.bucket, Key=self._full(key), Body=data)
+            self.client().put_object(Bucket=self.bucket, Key=self._full(key), Body=data,
+                                     **extra)
         except (ClientError, BotoCoreError) as err:
             raise self._fail("write", key, err) from err
         return _check_key(key)
@@ -213,11 +235,57 @@ class S3DataLake(dg.ConfigurableResource, DataLakeMixin):
     def delete(self, key: str) -> None:
         self.client().delete_object(Bucket=self.bucket, Key=self._full(key))
 
+    def _signing_client(self):
+        """The client presigned URLs are signed with: for the public endpoint when one is set
+        (a signature covers the host name, so it must be the host the browser asks)."""
+        if not self.public_endpoint:
+            return self.client()
+        if self._public_client is None:  # signing is local: this client sends nothing
+            import boto3
+            from botocore.config import Config
+
+            session = boto3.session.Session(profile_name=self.s3.profile_name)
+            self._public_client = session.client(
+                "s3", endpoint_url=self.public_endpoint, region_name=self.s3.region_name,
+                use_ssl=self.s3.use_ssl, verify=self.s3.verify,
+                aws_access_key_id=self.s3.aws_access_key_id,
+                aws_secret_access_key=self.s3.aws_secret_access_key,
+                aws_session_token=self.s3.aws_session_token,
+                config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+        return self._public_client
+
     def url(self, key: str) -> str:
-        """A presigned GET URL a person can open (valid `presign_seconds`)."""
-        return self.client().generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": self._full(key)},
-            ExpiresIn=self.presign_seconds)
+        """A presigned GET URL a person can open, on the public endpoint when one is set
+        (valid `presign_seconds`, at most 7 days); HTML and text open in the browser."""
+        if not 0 < self.presign_seconds <= PRESIGN_MAX_SECONDS:
+            raise ConfigError(f"presign_seconds {self.presign_seconds} is outside 1..."
+                              f"{PRESIGN_MAX_SECONDS} (S3 signatures last at most 7 days)")
+        params = {"Bucket": self.bucket, "Key": self._full(key)}
+        if kind := content_type(key):
+            params["ResponseContentType"] = kind
+        return self._signing_client().generate_presigned_url(
+            "get_object", Params=params, ExpiresIn=self.presign_seconds)
+
+    def link(self, key: str) -> str:
+        """What a person opens from the UI: a stable link through `links_url` when set (it
+        never expires), else a presigned URL on the public endpoint."""
+        if self.links_url:
+            from urllib.parse import quote
+
+            return f"{self.links_url.rstrip('/')}/{quote(_check_key(key))}"
+        return self.url(key)
+
+
+def content_type(key: str) -> str | None:
+    """The media type a browser needs to show the object (HTML, text, JSON, CSV...)."""
+    import mimetypes
+
+    if key.endswith((".md", ".ipynb")):
+        return "text/plain; charset=utf-8" if key.endswith(".md") else "application/json"
+    kind, _ = mimetypes.guess_type(key)
+    if kind and (kind.startswith("text/") or kind.endswith(("+xml", "/json"))):
+        return f"{kind}; charset=utf-8"
+    return kind
 
 
 def ensure_bucket(client, bucket: str, endpoint: str | None) -> None:

@@ -35,7 +35,12 @@ def _datalake_and_io(profile: str) -> dict:
     bucket = os.environ.get("LLM_ASSETS_S3_BUCKET", "datalake")
     prefix = os.environ.get("LLM_ASSETS_S3_PREFIX", "llm_assets").strip("/")
     return {
-        "datalake": S3DataLake(s3=s3, bucket=bucket, prefix=prefix),
+        # links for people: signed for the endpoint their browser reaches, or stable links
+        # through `llm-assets datalake serve-links`
+        "datalake": S3DataLake(
+            s3=s3, bucket=bucket, prefix=prefix,
+            public_endpoint=os.environ.get("LLM_ASSETS_S3_PUBLIC_ENDPOINT") or None,
+            links_url=os.environ.get("LLM_ASSETS_LINKS_URL") or None),
         "io_manager": DataLakeS3IOManager(
             s3_resource=s3, s3_bucket=bucket, s3_prefix=f"{prefix}/io" if prefix else "io"),
     }

@@ -52,3 +52,27 @@ def get(key: str, dest: str | None) -> None:
     target = Path(dest or Path(key).name)
     target.write_bytes(data)
     click.echo(f"wrote {target} ({len(data)} bytes)")
+
+
+@datalake_cmd.command("url")
+@click.argument("key")
+def url(key: str) -> None:
+    """Print a fresh link to KEY a browser opens (S3: presigned on
+    LLM_ASSETS_S3_PUBLIC_ENDPOINT, valid 7 days; local profile: the file's URI)."""
+    lake = _lake()
+    if not lake.exists(key):
+        raise click.ClickException(f"no object {key!r} in the data lake ({lake.describe()})")
+    click.echo(lake.url(key))
+
+
+@datalake_cmd.command("serve-links")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=3001, show_default=True, type=int)
+def serve_links(host: str, port: int) -> None:
+    """Serve stable links to executed notebooks and exports: GET /<key> (under runs/ or
+    export/) redirects to a fresh presigned URL on LLM_ASSETS_S3_PUBLIC_ENDPOINT, so a link
+    in the UI never expires.  Point LLM_ASSETS_LINKS_URL at this server's address as the
+    browser reaches it."""
+    from llm_assets.cli.links import serve
+
+    serve(_lake(), host, port)

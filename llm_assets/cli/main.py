@@ -140,12 +140,14 @@ def models(ollama: bool) -> None:
 def _register() -> None:
     from llm_assets.cli.datalake import datalake_cmd
     from llm_assets.cli.db import db
+    from llm_assets.cli.dev import dev_cmd
     from llm_assets.cli.log import log_cmd
     from llm_assets.cli.reload import reload_cmd
     from llm_assets.cli.run import demo_cmd, run_cmd
     from llm_assets.cli.worker import worker_cmd
 
-    for command in (db, run_cmd, demo_cmd, log_cmd, reload_cmd, datalake_cmd, worker_cmd):
+    for command in (db, run_cmd, demo_cmd, log_cmd, reload_cmd, datalake_cmd, dev_cmd,
+                    worker_cmd):
         main.add_command(command)
 
 

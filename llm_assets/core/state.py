@@ -22,6 +22,7 @@ from llm_assets.core.notebooks import (
     resolve,
 )
 from llm_assets.core.validate import ValidationResult, validate
+from llm_assets.core.versions import stream_versions
 
 FORMAT = 1
 COMPRESSED = "zlib+base64:"
@@ -34,6 +35,10 @@ class ControlState:
     unattributed: tuple[str, ...] = ()        # problems that excluded no stream (rows ignored)
     problem_count: int = 0
     notebooks: dict[str, NotebookInfo] = field(default_factory=dict)   # nb_path_nm -> info
+    # code versions of the processes a scoped state builds (computed by for_streams from the
+    # whole snapshot; shipped with it, as its part cannot give them again); None: computed
+    # from the snapshot when building
+    versions: dict[str, str] | None = None
 
     @classmethod
     def of(cls, snapshot: ControlSnapshot, result: ValidationResult,
@@ -57,8 +62,13 @@ class ControlState:
         """Only what building `streams` needs (see ControlSnapshot.for_streams)."""
         part = self.snapshot.for_streams(set(streams))
         used = {p.nb_path_nm for p in part.processes}
+        versions = self.versions if self.versions is not None else stream_versions(
+            self.snapshot.without_streams(set(self.excluded)), self.notebooks, set(streams),
+            part)  # (a scoped state's part lacks what its outside upstreams depend on)
         return ControlState(part, self.excluded, self.unattributed, self.problem_count,
-                            {k: v for k, v in self.notebooks.items() if k in used})
+                            {k: v for k, v in self.notebooks.items() if k in used},
+                            {p.prcs_nm: versions[p.prcs_nm] for p in part.processes
+                             if p.prcs_nm in versions})
 
     def to_json(self) -> str:
         return json.dumps({
@@ -70,6 +80,7 @@ class ControlState:
             "notebooks": {path: {"digest": info.digest,
                                  "checks": [[c.name, c.description] for c in info.checks]}
                           for path, info in sorted(self.notebooks.items())},
+            **({"versions": self.versions} if self.versions is not None else {}),
         }, separators=(",", ":"), ensure_ascii=False)
 
     def to_text(self) -> str:
@@ -99,4 +110,5 @@ class ControlState:
             notebooks={path: NotebookInfo(item["digest"],
                                           tuple(CheckDeclaration(*c) for c in item["checks"]))
                        for path, item in body["notebooks"].items()},
+            versions=body.get("versions"),
         )

@@ -69,18 +69,11 @@ def check_output(check: str) -> str:
 
 def code_version(snapshot: ControlSnapshot, process: Process, notebook: NotebookInfo | None
                  ) -> str:
-    """What defines the process's result: its notebook or script file, its control row, its
-    sys-file row (upt_dt excluded: touching a row without changing it changes nothing)."""
-    import hashlib
-    import json
-    from dataclasses import asdict
+    """What defines the process's own result (llm_assets.core.versions.own_version); the
+    definitions use its code version with its upstream's (`graph_versions`)."""
+    from llm_assets.core.versions import own_version
 
-    row = {k: v for k, v in asdict(process).items() if k != "upt_dt"}
-    sys_file = snapshot.sys_file_by_name.get(process.sys_file) if process.sys_file else None
-    sys_row = {k: v for k, v in asdict(sys_file).items() if k != "upt_dt"} if sys_file else None
-    text = json.dumps([notebook.digest if notebook else None, row, sys_row], sort_keys=True,
-                      default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return own_version(snapshot, process, notebook)
 
 
 def process_asset(
@@ -90,12 +83,14 @@ def process_asset(
     compute,
     retry_policy: dg.RetryPolicy | None = None,
     notebook: NotebookInfo | None = None,
+    version: str | None = None,
     placement: dict[str, str] | None = None,
 ) -> dg.AssetsDefinition:
     """The asset of one process; `compute(context, inputs)` runs its notebook (the process is
     found from the op name, so one compute function serves every process).  `notebook`: the
-    digest and declared checks of its notebook file; `placement`: the op tags that choose
-    where its step runs (llm_assets.defs.queues)."""
+    digest and declared checks of its notebook file; `version`: its code version (default:
+    its own, without its upstream's); `placement`: the op tags that choose where its step
+    runs (llm_assets.defs.queues)."""
     group = snapshot.group_by_name[process.prcs_grp]
     stream = group.strem_nm
     name = process.prcs_nm
@@ -135,7 +130,7 @@ def process_asset(
         metadata=_metadata(snapshot, process, graph),
         kinds={"python" if is_script(process.nb_path_nm) else "ipynb"},
         tags={"stream": stream},
-        code_version=code_version(snapshot, process, notebook),
+        code_version=version or code_version(snapshot, process, notebook),
     )
     return dg.AssetsDefinition(
         node_def=op,

@@ -9,6 +9,7 @@ from llm_assets.core import settings
 from llm_assets.core.graph import build_graph, loaded_processes
 from llm_assets.core.scope import Scope
 from llm_assets.core.state import ControlState
+from llm_assets.core.versions import graph_versions
 from llm_assets.defs.assets import process_asset
 from llm_assets.defs.barriers import barrier_asset
 from llm_assets.defs.executor import executor_definition
@@ -46,9 +47,11 @@ def build_definitions(state: ControlState, *, resources: dict | None = None,
                      if clean.group_by_name[p.prcs_grp].strem_nm in scope.streams]
     if scope.processes is not None:
         processes = [p for p in processes if p.prcs_nm in scope.processes]
+    versions = (state.versions if state.versions is not None
+                else graph_versions(clean, graph, state.notebooks))
     routes, k8s = stream_queues(), k8s_queue_config()
     assets: list = [process_asset(clean, p, graph, runner, retry,
-                                  state.notebooks.get(p.nb_path_nm),
+                                  state.notebooks.get(p.nb_path_nm), versions.get(p.prcs_nm),
                                   placement_tags(clean, p, routes, k8s)) for p in processes]
     # the priority-tier gates of the streams built (in an asset selection: the selected ones)
     assets += [barrier_asset(b) for b in graph.barriers.values()

@@ -15,7 +15,8 @@ Per process:
   was interrupted): 'interrupted: run failed: ...' / 'interrupted: run cancelled: ...'.
   A run still in progress gets rows only for the steps that started.
 - `message`: the failure's error type and text (the innermost user error, not Dagster's
-  wrapper), trimmed to 2,000 characters; for a cancellation the termination messages.
+  wrapper), trimmed to 2,000 characters; for a cancellation the termination messages; on
+  success the `message` the notebook reported (`nb.report(message=...)`), if any.
 - `source_row` / `target_row` / `data_dt`: the materialization metadata the notebook reported
   (`nb.report`); `data_dt` falls back to the schedule's date, then to the run's start date.
 """
@@ -53,6 +54,7 @@ class _Step:
     source_row: int | None = None
     target_row: int | None = None
     data_dt: date | None = None
+    note: str | None = None  # the `message` a successful notebook reported
     interrupted: bool = False  # failed because the run worker was interrupted
 
 
@@ -174,7 +176,7 @@ def rows_for_run(instance: dg.DagsterInstance, record, plan: PlanCache | None = 
             why = error_text(retry_error) if retry_error else "retry requested"
             step.status, step.message = RUNNING, trim(f"waiting for retry after {why}")
         elif kind == E.STEP_SUCCESS:
-            step.status, step.end, step.message = SUCCESS, entry.timestamp, None
+            step.status, step.end, step.message = SUCCESS, entry.timestamp, step.note
         elif kind == E.STEP_SKIPPED:
             step.status, step.end, step.message = SUCCESS, entry.timestamp, "skipped"
         elif kind == E.STEP_FAILURE:
@@ -187,6 +189,8 @@ def rows_for_run(instance: dg.DagsterInstance, record, plan: PlanCache | None = 
             step.source_row = _metadata_int(metadata, "source_row")
             step.target_row = _metadata_int(metadata, "target_row")
             step.data_dt = _metadata_date(metadata)
+            note = getattr(metadata.get("message"), "value", None)
+            step.note = trim(str(note)) if note else None
     _close_unfinished(record, steps, run_failure, cancel_reasons)
     run_date = _run_date(record)
     return [

@@ -5,6 +5,7 @@ the documented parameters; the executed notebook is stored and linked
 
 from __future__ import annotations
 
+import functools
 import pickle
 import tempfile
 from datetime import UTC, datetime
@@ -18,9 +19,14 @@ from llm_assets.core.names import SCHEDULED_TAG
 from llm_assets.core.notebooks import notebook_problem, resolve
 from llm_assets.core.params import data_date, process_parameters
 from llm_assets.core.state import ControlState
-from llm_assets.runtime import engines, nb
+from llm_assets.runtime import engines, memo, nb
 from llm_assets.runtime.checks import check_results
-from llm_assets.runtime.notebook_store import STORE_ERROR, run_key_prefix, store_notebook
+from llm_assets.runtime.notebook_store import (
+    REFERENCE,
+    STORE_ERROR,
+    run_key_prefix,
+    store_notebook,
+)
 
 
 def notebook_path(process: Process, root: Path | None = None) -> Path:
@@ -59,16 +65,23 @@ class ProcessRunner:
         failed = next(iter(work.glob("*-out.ipynb")), None)
         links = store_notebook(context, datalake, prefix, process.prcs_nm, failed)
         store_error = links.pop(STORE_ERROR, None)
-        where = links.get("executed_notebook")
+        where = links.pop(REFERENCE, None)  # the same link as the metadata's, as text
         return dg.Failure(
             description=(
                 f"notebook notebooks/{process.nb_path_nm} of process {process.prcs_nm} {what}"
-                + (f"\nExecuted notebook: {where.value}" if where else "")
+                + (f"\nExecuted notebook: {where}" if where else "")
                 + (f"\n{store_error}" if store_error else "")
             ),
             metadata={**links, "error_type": error_type,
                       "error": dg.MetadataValue.text(error[:2000])},
         )
+
+    @functools.cached_property
+    def gates(self) -> dict[str, tuple[str, ...]]:
+        """The tier gates of the snapshot, each with the processes it waits for."""
+        from llm_assets.core.graph import build_graph
+
+        return {name: b.waits_for for name, b in build_graph(self.snapshot).barriers.items()}
 
     def __call__(self, context, inputs: dict):
         process = self.snapshot.process_by_name[context.op_def.name]
@@ -78,6 +91,11 @@ class ProcessRunner:
         from dagstermill.compat import ExecutionError  # papermill's and nbclient's cell errors
 
         source = notebook_path(process, self.notebooks_root)
+        previous = memo.previous_result(context, process, self.notebooks.get(process.nb_path_nm),
+                                        self.gates)
+        if previous is not None:  # nothing it depends on changed (llm_assets.runtime.memo)
+            yield from memo.reuse(context, process, previous)
+            return
         group = self.snapshot.group_by_name[process.prcs_grp]
         prefix = run_key_prefix(group.strem_nm, process.prcs_nm, context.run.run_id)
         datalake = context.resources.datalake
@@ -87,7 +105,7 @@ class ProcessRunner:
 
             value, reported, checks = run_script(context, process.prcs_nm, process.nb_path_nm,
                                                  source, params, inputs)
-            yield dg.Output(value, metadata={
+            yield dg.Output(value, data_version=memo.content_version(value), metadata={
                 **reported, "script": dg.MetadataValue.path(f"notebooks/{process.nb_path_nm}"),
                 "data_dt": params["data_dt"], "has_result": value is not None})
             yield from check_results(process.prcs_nm, process.nb_path_nm,
@@ -122,6 +140,7 @@ class ProcessRunner:
                                     engines.kernel_failure(err), type(err).__name__,
                                     str(err)) from None
             links = store_notebook(context, datalake, prefix, process.prcs_nm, executed)
+            links.pop(REFERENCE, None)
             if STORE_ERROR in links:  # ran, but the data lake is unreachable: retryable
                 raise dg.Failure(
                     f"notebook notebooks/{process.nb_path_nm} of process {process.prcs_nm} ran, "
@@ -132,6 +151,6 @@ class ProcessRunner:
             checks = nb.collect_checks(out_dir)
         metadata = {**reported, **links, "data_dt": params["data_dt"],
                     "has_result": value is not None}
-        yield dg.Output(value, metadata=metadata)
+        yield dg.Output(value, metadata=metadata, data_version=memo.content_version(value))
         yield from check_results(process.prcs_nm, process.nb_path_nm,
                                  self.notebooks.get(process.nb_path_nm), checks)

@@ -302,7 +302,8 @@ def test_llm_500s_recover_while_persistent_500_and_timeout_fail_clearly(pg_url, 
     for process in ("llm_broken", "llm_slow"):  # the failed notebooks are kept and linked
         key = f"llm_assets/runs/faults/{process}/{rows[process]['run_id']}/{process}.ipynb"
         assert key in keys, (process, sorted(keys))
-        assert f"/{bucket}/{key}" in rows[process]["message"]  # presigned link
+        # the message links the notebook's HTML rendering (presigned)
+        assert f"/{bucket}/{key.removesuffix('.ipynb')}.html" in rows[process]["message"]
     assert "test-secret-key" not in output
 
 

@@ -88,7 +88,8 @@ class Webserver:
             f"the webserver exited with {self.proc.returncode}:\n{self.log_tail()}")
 
 
-def _wait_ready(server: Webserver, timeout: float) -> None:
+def wait_ready(server: Webserver, timeout: float) -> None:
+    """Until the webserver answers and the code location has loaded."""
     deadline = time.monotonic() + timeout
     last = "no answer yet"
     while time.monotonic() < deadline:
@@ -173,7 +174,7 @@ def dagster_ui(env: dict, *, daemon: bool = False, timeout: float = 180) -> Iter
                                 start_new_session=True)
     server = Webserver(f"http://127.0.0.1:{port}", proc, log)
     try:
-        _wait_ready(server, timeout)
+        wait_ready(server, timeout)
         yield server
     finally:
         _stop(proc)
