@@ -12,7 +12,8 @@
 2. **Grounding gate.** A unit can answer the question only when it holds every *specific*
    term of the question (a capitalised name such as a card, branch or product, and every
    number), at least half of its content words (`min_coverage`; light stemming, so
-   "closing" meets "close" and "reimbursed" "reimbursement"), and its score (cosine
+   "closing" meets "close" and "reimbursed" "reimbursement"), states an amount when the
+   question asks for one ("how many", "when", "fee", ...), and its score (cosine
    similarity of the question and unit embeddings + that coverage) reaches `min_score`.
    A question no unit passes gets "not found in the sources", with no model call.
 3. **Selection.** The passing units, best first by score, are numbered 1..n; the model answers
@@ -35,6 +36,10 @@ _SENTENCE_END = re.compile(r"(?<=[.?!])(?<![ap]\.m\.)\s+(?=[A-Z0-9\[(])")
 _HEADING = re.compile(r"^\d+\.\s+\S[^.]{0,60}$")
 _PART = re.compile(r",?\s+and\s+(?=(?:how|when|what|where|which|who|why|can|do|does|is|are|"
                    r"will)\b)", re.IGNORECASE)
+_ASKS_AMOUNT = re.compile(r"\bhow (many|much|long|soon|often|quickly)\b|\bwhen\b|\b(minimum|"
+                          r"maximum|number|limit|rate|fee|cost|price|age|hours|time|"
+                          r"deductible)\b", re.IGNORECASE)
+_STATES_AMOUNT = re.compile(r"\d|\bno fee\b|\bfree\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.,:][0-9]+)*")
 STOPWORDS = frozenset("""
 a about after an and any are as at be before by can could do does for from get give given
@@ -139,8 +144,11 @@ def coverage(question: str, text: str) -> float:
 
 
 def grounds(question: str, text: str, min_coverage: float = 0.5) -> bool:
-    """The gate: every specific term of the question, and more than `min_coverage` of its
-    content words, are in the text."""
+    """The gate: every specific term of the question, and at least `min_coverage` of its
+    content words, are in the text; a question asking for an amount, a time or a number
+    needs a text that states one."""
+    if _ASKS_AMOUNT.search(question) and not _STATES_AMOUNT.search(text):
+        return False
     lowered = " " + re.sub(r"[^a-z0-9.,:-]+", " ", text.lower().replace("_", " ")) + " "
     for term in specific_terms(question):
         if not re.search(rf"(?<![a-z0-9]){re.escape(term)}", lowered):

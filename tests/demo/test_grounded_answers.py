@@ -160,3 +160,12 @@ def test_compound_question_gets_both_quotes_with_numbered_sources(embeddings):
     assert [c["source"] for c in result["citations"]] == [1]  # one chunk holds both
     text = docqa.answer_markdown(result, "2026-06-30")
     assert text.count("> ") == 2 and "[1] doc1.pdf, page 2, chunk 1" in text
+
+
+@pytest.mark.unit
+def test_a_question_asking_for_an_amount_needs_a_sentence_stating_one():
+    question = "What is the minimum number of points I can redeem?"
+    assert not grounded.grounds(question, "Points have no cash value except when redeemed.")
+    assert grounded.grounds(question, "The minimum redemption is 1000 points.")
+    assert grounded.grounds("How much is the fee on the Gold card?",
+                            "fee: Foreign fee | product: Gold | amount: No fee")
