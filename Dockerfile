@@ -38,9 +38,11 @@ RUN --mount=type=cache,target=/root/.cache/pip \
 # The project: package source, notebooks, SQL migrations and seeds, Dagster configuration.
 # Owned by root, read-only for the runtime user.
 COPY llm_assets ./llm_assets
+COPY llm_assets_demo ./llm_assets_demo
 COPY notebooks ./notebooks
 COPY sql ./sql
-COPY dagster.yaml workspace.yaml workspace.compose.yaml ./
+COPY deploy/dagster.yaml ./dagster.yaml
+COPY workspace.yaml workspace.compose.yaml ./
 RUN --mount=type=cache,target=/root/.cache/pip \
     pip install --no-deps -e . \
     && python -c "import llm_assets" \

@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 .DEFAULT_GOAL := help
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,13 +41,20 @@ dev: services ## Dagster UI on http://127.0.0.1:3000 with sensors and schedules 
 	export LLM_ASSETS_WEBSERVER_URL=http://$(DEV_HOST):$(DEV_PORT)/graphql && \
 	exec $(BIN)/dagster dev -w workspace.yaml -h $(DEV_HOST) -p $(DEV_PORT)
 
-test: install ## the whole test suite (real Postgres, real notebooks, real models)
-	$(BIN)/pytest -q
+test: install ## the whole suite: `dg check defs` on the project, then unit, integration, e2e
+	$(BIN)/llm-assets up >/dev/null && $(BIN)/llm-assets db upgrade && $(BIN)/llm-assets db seed
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
+	$(BIN)/pytest -q --durations=15
 
-lint: install ## ruff
-	$(BIN)/ruff check llm_assets tests bench
+test-unit: install ## fast tests: no Postgres, no notebooks (under a minute)
+	$(BIN)/pytest -q -m unit
+
+lint: install ## ruff, the import-layer contracts (import-linter), mypy
+	$(BIN)/ruff check llm_assets llm_assets_demo tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: services ## run the benchmarks and write docs/benchmarks.md
 	$(PY) bench/run_all.py --output docs/benchmarks.md
 
-.PHONY: help install services demo dev test lint bench
+.PHONY: help install services demo dev test test-unit lint bench

@@ -34,11 +34,16 @@ from bench.synthetic import synthetic_snapshot
 from llm_assets.core.graph import build_graph
 t_import = time.perf_counter()
 if kind == "ours":
-    from llm_assets.store.snapshot import load_snapshot
+    from llm_assets.core.settings import notebooks_dir
+    from llm_assets.core.state import ControlState
     from llm_assets.defs.build import build_definitions
+    from llm_assets.store.snapshot import load_snapshot
     snap = load_snapshot(url)
     t_start = time.perf_counter()
-    defs = build_definitions(snap)
+    # what the component does at a code-server load: validate and describe the notebooks
+    # (the state), serialize it into the load data, and build the definitions from it
+    state = ControlState.from_json(ControlState.build(snap, notebooks_dir()).to_json())
+    defs = build_definitions(state)
 else:
     snap = synthetic_snapshot(n)
     graph = build_graph(snap)

@@ -33,7 +33,7 @@ from dagster._core.remote_representation.external_data import RepositorySnap
 from bench.synthetic import synthetic_snapshot
 from llm_assets.core import settings
 from llm_assets.core.graph import build_graph
-from llm_assets.core.validate import validate
+from llm_assets.core.state import ControlState
 from llm_assets.defs.assets import process_asset
 from llm_assets.defs.build import build_definitions
 from llm_assets.runtime.runner import ProcessRunner
@@ -45,12 +45,12 @@ def mark(name):
     now = time.perf_counter()
     phases[name] = now - t
     t = now
-result = validate(snap, settings.notebooks_dir()); mark("validate rows")
+state = ControlState.build(snap, settings.notebooks_dir()); mark("validate rows")
 graph = build_graph(snap); mark("process graph")
 if mode == "llm_assets":
-    defs = build_definitions(snap, validation=result); mark("assets, jobs, sensors, checks")
+    defs = build_definitions(state); mark("assets, jobs, sensors, checks")
 else:
-    runner = ProcessRunner(snap)
+    runner = ProcessRunner(state)
     from llm_assets.backends.profile import resources_for_profile
     defs = dg.Definitions(assets=[process_asset(snap, p, graph, runner)
                                   for p in snap.processes],

@@ -60,7 +60,7 @@ print(json.dumps({"import_dagster": t1 - t0, "load": t2 - t1}))
 
 def _wall(args: list[str], env: dict) -> tuple[float, str]:
     started = time.perf_counter()
-    proc = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True,
+    proc = subprocess.run(args, env=env, cwd=env["LLM_ASSETS_HOME"], capture_output=True, text=True,
                           timeout=600, check=True)
     return time.perf_counter() - started, proc.stdout
 

@@ -72,7 +72,8 @@ def _execute(stream: str, env: dict) -> tuple[float, str]:
     """`dagster job execute` of one stream: (wall seconds, run id)."""
     started = time.perf_counter()
     proc = subprocess.run([str(BIN / "dagster"), "job", "execute", "-m",
-                           "llm_assets.definitions", "-j", stream], env=env, cwd=ROOT,
+                           "llm_assets.definitions", "-j", stream], env=env,
+                          cwd=env["LLM_ASSETS_HOME"],
                           capture_output=True, text=True, timeout=1800, check=False)
     wall = time.perf_counter() - started
     if proc.returncode != 0:

@@ -72,8 +72,8 @@ def _initialization_reads(url: str, env: dict) -> int:
     from tests.support.pg import control_table_reads
 
     before = control_table_reads(url, settle=1.1)
-    subprocess.run([sys.executable, "-c", LOAD_ONLY], env=env, cwd=ROOT, check=True,
-                   capture_output=True, timeout=900)
+    subprocess.run([sys.executable, "-c", LOAD_ONLY], env=env, cwd=env["LLM_ASSETS_HOME"],
+                   check=True, capture_output=True, timeout=900)
     return control_table_reads(url, settle=1.1) - before
 
 

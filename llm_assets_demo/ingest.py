@@ -18,13 +18,9 @@ MANIFEST = "export/{stream}/ingest/{name}.json"
 
 def max_source_bytes() -> int:
     """The largest source file ingestion reads into memory (LLM_ASSETS_MAX_SOURCE_MB)."""
-    import os
+    from llm_assets.core import settings
 
-    raw = os.environ.get("LLM_ASSETS_MAX_SOURCE_MB", "256")
-    try:
-        return int(float(raw) * 2**20)
-    except ValueError:
-        raise ConfigError(f"LLM_ASSETS_MAX_SOURCE_MB={raw!r} is not a number of MiB") from None
+    return int(settings.number("LLM_ASSETS_MAX_SOURCE_MB", "256") * 2**20)
 
 
 def _amount(size: int) -> str:

@@ -14,6 +14,23 @@ from tests.support.s3 import s3_endpoint  # noqa: F401  (session fixture: a moto
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
+TIERS = ("unit", "integration", "e2e")
+SERVICES = {"pg_server", "pg_url", "s3_endpoint"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test is in exactly one tier (its closest tier marker) and a unit test starts no
+    service, so `make test-unit` stays fast and needs nothing running."""
+    wrong = []
+    for item in items:
+        tier = next((m.name for m in item.iter_markers() if m.name in TIERS), None)
+        if tier is None:
+            wrong.append(f"{item.nodeid}: mark it unit, integration or e2e")
+        elif tier == "unit" and SERVICES & set(getattr(item, "fixturenames", ())):
+            wrong.append(f"{item.nodeid}: a unit test uses a service fixture; mark it "
+                         "integration or e2e")
+    if wrong:
+        raise pytest.UsageError("test tiers:\n" + "\n".join(wrong))
 
 
 @pytest.fixture(scope="session")

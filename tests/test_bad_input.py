@@ -30,15 +30,19 @@ def test_unicode_process_name_is_reported_not_crashing():
 
 @pytest.mark.unit
 def test_notebook_deleted_after_load_fails_the_step_with_path_and_fix(tmp_path):
-    with pytest.raises(dg.Failure, match=r"does not exist: create it or correct "
-                                         r"cntl_cfg_prcs.nb_path_nm"):
+    with pytest.raises(dg.Failure, match=r"cntl_cfg_prcs\[p\]: notebook 'gone.ipynb' does not "
+                                         r"exist under .*: create the notebook or correct "
+                                         r"nb_path_nm, then reload the code location"):
         notebook_path(Process("p", "g", "gone.ipynb"), tmp_path)
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("path", ["../escape.ipynb", "/abs/path.ipynb"])
-def test_notebook_outside_notebooks_dir_is_refused_at_run_time(tmp_path, path):
-    with pytest.raises(dg.Failure, match="notebooks must live under notebooks/"):
+@pytest.mark.parametrize("path, why", [("../escape.ipynb", "escapes notebooks/: keep notebooks "
+                                                           "inside the project's notebooks/"),
+                                       ("/abs/path.ipynb", "is absolute: write it relative to "
+                                                           "notebooks/")])
+def test_notebook_outside_notebooks_dir_is_refused_at_run_time(tmp_path, path, why):
+    with pytest.raises(dg.Failure, match=f"cntl_cfg_prcs\\[p\\]: nb_path_nm '{path}' {why}"):
         notebook_path(Process("p", "g", path), tmp_path)
 
 
@@ -136,8 +140,8 @@ def test_llm_limits_that_are_not_numbers_are_named(monkeypatch):
     from llm_assets.backends.profile import resources_for_profile
 
     monkeypatch.setenv("LLM_ASSETS_LLM_TIMEOUT", "soon")
-    with pytest.raises(ConfigError, match="LLM_ASSETS_LLM_TIMEOUT='soon' is not a number: "
-                                          "set it to a number of seconds"):
+    with pytest.raises(ConfigError, match="LLM_ASSETS_LLM_TIMEOUT='soon' is not a number >= 0: "
+                                          "set it to a number or unset it"):
         resources_for_profile("compose")
     monkeypatch.setenv("LLM_ASSETS_LLM_TIMEOUT", "7.5")
     monkeypatch.setenv("LLM_ASSETS_LLM_RETRIES", "4")

@@ -278,7 +278,8 @@ def test_dockerfile_base_and_contents():
     instructions = _instructions()
     assert instructions[0] == ("FROM", "python:3.11-slim")
     sources = {src for kw, args in instructions if kw == "COPY" for src in _copy_sources(args)}
-    assert {"notebooks", "sql", "dagster.yaml", "workspace.compose.yaml"} <= sources
+    assert {"notebooks", "sql", "llm_assets", "llm_assets_demo", "deploy/dagster.yaml",
+            "workspace.compose.yaml"} <= sources
     runs = " ".join(args for kw, args in instructions if kw == "RUN")
     assert "ipykernel install" in runs and "--name python3" in runs
     env = " ".join(args for kw, args in instructions if kw == "ENV")

@@ -94,7 +94,8 @@ def test_asset_graph_groups_are_process_groups(pg_url, tmp_path, monkeypatch):
 
     prepare(pg_url, "001_demo_sales.sql", "tests/fixtures/tiers.sql")
     monkeypatch.setenv("LLM_ASSETS_HOME", str(tmp_path))
-    repo = build_definitions(ControlState.build(load_snapshot(pg_url), notebooks_dir()), resources=resources_for_profile("local")) \
+    repo = build_definitions(ControlState.build(load_snapshot(pg_url), notebooks_dir()),
+                             resources=resources_for_profile("local")) \
         .get_repository_def()
     groups = {}
     for node in repo.asset_graph.asset_nodes:
@@ -151,8 +152,9 @@ def test_cross_stream_dependency_in_scoped_step_and_kernel(pg_url, tmp_path):
         assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     rows = pickle.loads((tmp_path / "datalake" / "io" / "down_join").read_bytes())
     assert rows == {"up_orders": 12}
-    # the kernel received only the rows of its run's stream and its upstream, not the whole
-    # snapshot (which dagstermill writes into the notebook's parameters)
+    # dagstermill writes the run's load data into the notebook's parameters: the control
+    # state rides there compressed, never as rows in clear text
     executed = next((tmp_path / "datalake" / "runs" / "down_stream" / "down_join").rglob(
         "down_join.ipynb")).read_text()
     assert "up_orders" in executed and "unrelated_process" not in executed
+    assert "zlib+base64:" in executed

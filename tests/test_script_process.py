@@ -106,7 +106,8 @@ def test_the_asset_graph_tells_scripts_from_notebooks(pg_url, tmp_path, monkeypa
     prepare(pg_url)
     execute(pg_url, ROWS)
     monkeypatch.setenv("LLM_ASSETS_HOME", str(tmp_path))
-    graph = build_definitions(ControlState.build(load_snapshot(pg_url), notebooks_dir()), resources=resources_for_profile("local")) \
+    graph = build_definitions(ControlState.build(load_snapshot(pg_url), notebooks_dir()),
+                              resources=resources_for_profile("local")) \
         .get_repository_def().asset_graph
     script = graph.get(dg.AssetKey("script_orders"))
     notebook = graph.get(dg.AssetKey("nb_after_script"))

@@ -11,7 +11,7 @@ from llm_assets.store.snapshot import load_snapshot
 from tests.support.pg import control_table_reads, execute, prepare
 
 
-@pytest.mark.e2e
+@pytest.mark.integration
 def test_snapshot_round_trips_and_reads_each_table_once(pg_url):
     prepare(pg_url, "001_demo_sales.sql", "tests/fixtures/defects.sql")
     # many more rows must not mean more queries
@@ -53,12 +53,14 @@ def test_malformed_json_nb_parm_is_an_error(raw):
         parse_nb_parm(raw)
 
 
+@pytest.mark.integration
 def test_rows_changed_while_the_snapshot_loads_give_a_consistent_view(pg_url, monkeypatch):
     """Someone deletes a process (with its dependency rows) and adds another between our read
     of cntl_cfg_prcs and our read of cntl_cfg_prcs_depn: the snapshot is the state before the
     edit, whole (one REPEATABLE READ transaction), and validates cleanly; the next load sees
     the state after, whole."""
     from llm_assets.core import settings
+    from llm_assets.core.models import Process
     from llm_assets.core.validate import validate
     from llm_assets.store import snapshot as load
 
@@ -84,7 +86,7 @@ def test_rows_changed_while_the_snapshot_loads_give_a_consistent_view(pg_url, mo
                 INSERT INTO cntl_af.cntl_cfg_prcs_depn (prcs_nm, dpnd_prcs_nm)
                     VALUES ('p_c', 'p_new');
                 SELECT 1;"""))
-        return load.Process(*values)
+        return Process(*values)
 
     queries = tuple((name, concurrent_edit if name == "processes" else row_type, sql)
                     for name, row_type, sql in load.QUERIES)

@@ -79,7 +79,8 @@ def test_excluded_streams_are_visible_in_the_definitions(pg_url, tmp_path, monke
     prepare(pg_url, FIXTURE)
     monkeypatch.setenv("LLM_ASSETS_HOME", str(tmp_path))
     snapshot = load_snapshot(pg_url)
-    repo = build_definitions(ControlState.build(snapshot, notebooks_dir()), resources=resources_for_profile("local")) \
+    repo = build_definitions(ControlState.build(snapshot, notebooks_dir()),
+                             resources=resources_for_profile("local")) \
         .get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     assert {"good_a", "good_b", "good_c", STATUS_ASSET} == keys

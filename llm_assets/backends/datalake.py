@@ -29,6 +29,12 @@ def _check_key(key: str) -> str:
 class DataLakeMixin:
     """Typed helpers over the backend's put_bytes / get_bytes."""
 
+    def put_bytes(self, key: str, data: bytes) -> str:
+        raise NotImplementedError
+
+    def get_bytes(self, key: str) -> bytes:
+        raise NotImplementedError
+
     def put_text(self, key: str, text: str) -> str:
         return self.put_bytes(key, text.encode("utf-8"))
 
@@ -141,28 +147,9 @@ class S3DataLake(dg.ConfigurableResource, DataLakeMixin):
         return s3_error(action, key, err, self.s3.endpoint_url, self.bucket)
 
     def ensure_bucket(self) -> None:
-        if self._bucket_ready:
-            return
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        client = self.client()
-        try:
-            client.head_bucket(Bucket=self.bucket)
-        except ClientError as err:
-            code = err.response.get("Error", {}).get("Code")
-            if code not in ("404", "NoSuchBucket", "NotFound"):
-                reason = explain_forbidden(client, self.bucket, err)
-                if reason is not None:
-                    raise self._fail("check bucket", "", reason) from err
-                self._bucket_ready = True
-                return
-            try:
-                client.create_bucket(Bucket=self.bucket)
-            except (ClientError, BotoCoreError) as create_err:
-                raise self._fail("create bucket", "", create_err) from create_err
-        except BotoCoreError as err:
-            raise self._fail("check bucket", "", err) from err
-        self._bucket_ready = True
+        if not self._bucket_ready:
+            ensure_bucket(self.client(), self.bucket, self.s3.endpoint_url)
+            self._bucket_ready = True
 
     def put_bytes(self, key: str, data: bytes) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -209,7 +196,7 @@ class S3DataLake(dg.ConfigurableResource, DataLakeMixin):
 
         full_prefix = self._full(prefix) if prefix else (self.prefix.strip("/") + "/"
                                                          if self.prefix.strip("/") else "")
-        keys = []
+        keys: list[str] = []
         try:
             pages = self.client().get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=full_prefix)
@@ -231,6 +218,28 @@ class S3DataLake(dg.ConfigurableResource, DataLakeMixin):
         return self.client().generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": self._full(key)},
             ExpiresIn=self.presign_seconds)
+
+
+def ensure_bucket(client, bucket: str, endpoint: str | None) -> None:
+    """Create `bucket` when it does not exist (the data lake and the IO manager share it);
+    any other S3 failure is raised naming endpoint, bucket and what to check."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError as err:
+        code = err.response.get("Error", {}).get("Code")
+        if code not in ("404", "NoSuchBucket", "NotFound"):
+            reason = explain_forbidden(client, bucket, err)
+            if reason is not None:
+                raise s3_error("check bucket", "", reason, endpoint, bucket) from err
+            return
+        try:
+            client.create_bucket(Bucket=bucket)
+        except (ClientError, BotoCoreError) as create_err:
+            raise s3_error("create bucket", "", create_err, endpoint, bucket) from create_err
+    except BotoCoreError as err:
+        raise s3_error("check bucket", "", err, endpoint, bucket) from err
 
 
 def explain_forbidden(client, bucket: str, err: Exception) -> Exception | None:

@@ -12,6 +12,7 @@ substitution once per run.  Models and clients are created on first use, never a
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
@@ -25,7 +26,7 @@ class _RunAware(dg.ConfigurableResource):
     """Remembers the run id and logger for once-per-run substitution reports."""
 
     _run_id: str = PrivateAttr(default="")
-    _logger: object = PrivateAttr(default=None)
+    _logger: Any = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._run_id = context.run.run_id if context.run else ""
@@ -79,7 +80,7 @@ class OllamaEmbeddings(_RunAware):
     backoff_seconds: float = Field(default=1.0, ge=0)
     batch_size: int = Field(default=64, gt=0)
 
-    _client: object = PrivateAttr(default=None)
+    _client: Any = PrivateAttr(default=None)
     _dims: dict = PrivateAttr(default_factory=dict)
 
     def _model(self, model: str | None) -> str:

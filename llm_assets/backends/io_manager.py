@@ -30,24 +30,10 @@ class DataLakeS3IOManager(S3PickleIOManager):
                            self.s3_resource.endpoint_url, self.s3_bucket) from err
 
     def _ensure_bucket(self, context) -> None:
-        from botocore.exceptions import ClientError
+        from llm_assets.backends.datalake import ensure_bucket
 
-        client = self.s3_resource.get_client()
-
-        def check():
-            from llm_assets.backends.datalake import explain_forbidden
-
-            try:
-                client.head_bucket(Bucket=self.s3_bucket)
-            except ClientError as err:
-                if err.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket"):
-                    client.create_bucket(Bucket=self.s3_bucket)
-                else:
-                    reason = explain_forbidden(client, self.s3_bucket, err)
-                    if reason is not None:
-                        raise reason from err
-
-        self._wrap("check bucket", context, check)
+        ensure_bucket(self.s3_resource.get_client(), self.s3_bucket,
+                      self.s3_resource.endpoint_url)
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         self._ensure_bucket(context)

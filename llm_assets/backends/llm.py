@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError
@@ -76,7 +77,7 @@ class _LLMBase(dg.ConfigurableResource):
     temperature: float = Field(default=0.2, ge=0)
 
     _run_id: str = PrivateAttr(default="")
-    _logger: object = PrivateAttr(default=None)
+    _logger: Any = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._run_id = context.run.run_id if context.run else ""
@@ -107,7 +108,7 @@ class _LLMBase(dg.ConfigurableResource):
                                 retry_on=(InvalidModelOutput, TransientServiceError))
         except InvalidModelOutput as exc:
             raise InvalidModelOutput(
-                f"{self._describe(model)} gave no valid {schema.__name__} in "
+                f"{self._describe(model)} gave no valid {getattr(schema, '__name__', 'reply')} in "
                 f"{self.retries + 1} attempts; last: {exc}. Raise `retries`/`max_tokens`, "
                 "simplify the schema or use a larger model") from exc
 
@@ -178,7 +179,7 @@ class OllamaLLM(_LLMBase):
     timeout_seconds: float = Field(default=300.0, gt=0)
     keep_alive: str | None = None
 
-    _client: object = PrivateAttr(default=None)
+    _client: Any = PrivateAttr(default=None)
 
     def _describe(self, model: str | None) -> str:
         return f"Ollama at {self.host} model {model or self.model!r}"

@@ -61,7 +61,7 @@ def _ai(profile: str) -> dict:
     from llm_assets.backends.vectorstore.weaviate import WeaviateVectorStore
 
     host = os.environ.get("OLLAMA_HOST", "http://localhost:11434")
-    weaviate = {"url": os.environ.get("WEAVIATE_URL", "http://localhost:8080")}
+    weaviate: dict = {"url": os.environ.get("WEAVIATE_URL", "http://localhost:8080")}
     if os.environ.get("WEAVIATE_API_KEY"):
         weaviate["api_key"] = dg.EnvVar("WEAVIATE_API_KEY")
     return {

@@ -21,7 +21,7 @@ def _message(text: str | None) -> str:
 def format_rows(rows: list[dict]) -> str:
     from tabulate import tabulate
 
-    from llm_assets.store.log import STATUS_NAMES
+    from llm_assets.core.log_rows import STATUS_NAMES
 
     table = [
         [r["run_id"][:8], r["prcs_nm"], r["data_dt"] or "", _when(r["start_dt"]),

@@ -119,7 +119,8 @@ def models(ollama: bool) -> None:
             click.echo(name)
         else:
             kinds = sorted({k for m, k in used if m == name})
-            click.echo(f"{name}  (local: {', '.join(local_name(name, k) for k in kinds)})")
+            local = ', '.join(local_name(name, k) for k in kinds)  # type: ignore[arg-type]
+            click.echo(f"{name}  (local: {local})")
 
 
 def _register() -> None:

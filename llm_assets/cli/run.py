@@ -14,6 +14,8 @@ import click
 
 from llm_assets.core import settings
 from llm_assets.core.models import ControlSnapshot
+from llm_assets.core.names import SCOPE_PROCESSES_ENV, SCOPE_STREAMS_ENV
+from llm_assets.core.scope import scoped_env
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,15 @@ def run_stream(stream: str, tags: dict | None = None) -> RunOutcome:
     from llm_assets.defs.log_mirror import mirror_after_cli_run
 
     ensure_local_env()
-    job = initialized_job("llm_assets.definitions", "defs", stream, str(settings.project_dir()))
-    with dg.DagsterInstance.get() as instance:
-        result = dg.execute_job(job, instance=instance, tags=tags or {})
-        outcome = RunOutcome(stream, result.run_id, result.success)
-        mirror_after_cli_run(instance, result.run_id)
+    # this process initializes the location (unscoped) and is the run worker, whose executor
+    # exports the run's scope for its steps: clear it again before the next run
+    with scoped_env(SCOPE_STREAMS_ENV, None), scoped_env(SCOPE_PROCESSES_ENV, None):
+        job = initialized_job("llm_assets.definitions", "defs", stream,
+                              str(settings.project_dir()))
+        with dg.DagsterInstance.get() as instance:
+            result = dg.execute_job(job, instance=instance, tags=tags or {})
+            outcome = RunOutcome(stream, result.run_id, result.success)
+            mirror_after_cli_run(instance, result.run_id)
     return outcome
 
 

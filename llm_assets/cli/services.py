@@ -177,11 +177,12 @@ def up() -> PgStatus:
         (data_dir() / "postmaster.pid").unlink()  # left by a crash: the server is not running
     port = _choose_port()
     log = pg_dir() / "postgres.log"
-    if _system_user() and not log.exists():
+    system_user = _system_user()
+    if system_user and not log.exists():
         import pwd
 
         log.touch()
-        entry = pwd.getpwnam(_system_user())
+        entry = pwd.getpwnam(system_user)
         os.chown(log, entry.pw_uid, entry.pw_gid)
     _run(
         "pg_ctl",
@@ -205,7 +206,8 @@ def down() -> PgStatus:
     return embedded_status()
 
 
-ENV_BEGIN = "# >>> llm-assets: the local profile's Dagster instance (written by `llm-assets up`) >>>"
+ENV_BEGIN = ("# >>> llm-assets: the local profile's Dagster instance "
+             "(written by `llm-assets up`) >>>")
 ENV_END = "# <<< llm-assets <<<"
 
 

@@ -8,7 +8,7 @@ Timestamps are kept as ISO-8601 strings so the round trip is lossless.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from functools import cached_property
 
 
@@ -102,8 +102,10 @@ class ControlSnapshot:
 
     # ---- serialization -------------------------------------------------------------------
     def to_dict(self) -> dict:
-        body: dict = {name: [list(asdict(row).values()) for row in getattr(self, name)]
-                      for name in ROW_TYPES}
+        body: dict = {}
+        for name, row_type in ROW_TYPES.items():
+            columns = [f.name for f in fields(row_type)]
+            body[name] = [[getattr(row, c) for c in columns] for row in getattr(self, name)]
         body["columns"] = {name: [f.name for f in fields(cls)] for name, cls in ROW_TYPES.items()}
         body["loaded_at"] = self.loaded_at
         return body
@@ -114,8 +116,11 @@ class ControlSnapshot:
         tables = {}
         for name, row_type in ROW_TYPES.items():
             names = columns[name]
-            tables[name] = tuple(row_type(**dict(zip(names, values, strict=True)))
-                                 for values in body[name])
+            if names == [f.name for f in fields(row_type)]:  # the usual case: positional
+                tables[name] = tuple(row_type(*values) for values in body[name])
+            else:
+                tables[name] = tuple(row_type(**dict(zip(names, values, strict=True)))
+                                     for values in body[name])
         return cls(**tables, loaded_at=body.get("loaded_at"))
 
     def to_json(self) -> str:

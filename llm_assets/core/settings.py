@@ -77,22 +77,22 @@ def timezone() -> str:
     return value
 
 
-def number(name: str, default: str, whole: bool = False, minimum: float = 0) -> float:
+def number(name: str, default: str | None, whole: bool = False, minimum: float = 0) -> float:
     """A number >= `minimum` from the environment variable `name` (`default` when unset), or a
     ConfigError naming the variable, its value and the fix.  The one parser of numeric
     settings."""
-    raw = os.environ.get(name, default)
+    raw = os.environ.get(name, default) or ""
     try:
         value: float = int(raw) if whole else float(raw)
     except ValueError:
         value = minimum - 1
     if value < minimum:
         kind = "whole number" if whole else "number"
-        raise ConfigError(f"{name}={raw!r} is not a {kind} >= {minimum:g}: set it to a {kind} "
-                          f"(default {default})")
+        raise ConfigError(f"{name}={raw!r} is not a {kind} >= {minimum:g}: set it to a {kind}"
+                          + (f" (default {default})" if default is not None else " or unset it"))
     return value
 
 
 def optional_number(name: str, whole: bool = False) -> float | None:
     """`number(name)` when the variable is set, else None."""
-    return number(name, "0", whole) if os.environ.get(name) else None
+    return number(name, None, whole) if os.environ.get(name) else None

@@ -14,7 +14,7 @@ from llm_assets.core.chunking import FILE_TYPES
 from llm_assets.core.graph import build_graph, find_cycles, loaded_processes
 from llm_assets.core.models import ControlSnapshot
 from llm_assets.core.naming import is_valid_cron, is_valid_name
-from llm_assets.core.notebooks import notebook_problem
+from llm_assets.core.notebooks import PathProblem, notebook_problem
 from llm_assets.core.params import ParameterError, parse_nb_parm
 
 
@@ -66,6 +66,7 @@ def validate(snapshot: ControlSnapshot, notebooks_dir: Path) -> ValidationResult
     procs = snapshot.process_by_name
     sys_files = snapshot.sys_file_by_name
     nb_root = notebooks_dir
+    checked_paths: dict[str, PathProblem | None] = {}
 
     def stream_of_group(name: str) -> str | None:
         group = groups.get(name)
@@ -129,14 +130,15 @@ def validate(snapshot: ControlSnapshot, notebooks_dir: Path) -> ValidationResult
             add(Problem("cntl_cfg_prcs", p.prcs_nm,
                         f"references unknown sys file {p.sys_file!r}",
                         "insert it into cntl_cfg_sys_file or set sys_file to NULL", stream))
-        problems.extend(_notebook_problems(p.prcs_nm, p.nb_path_nm, nb_root, stream))
+        problems.extend(_notebook_problems(p.prcs_nm, p.nb_path_nm, nb_root, stream,
+                                           checked_paths))
         try:
             parse_nb_parm(p.nb_parm)
         except ParameterError as err:
             add(Problem("cntl_cfg_prcs", p.prcs_nm, f"nb_parm {p.nb_parm!r}: {err}",
                         "correct nb_parm", stream))
     # -- sys files -------------------------------------------------------------------------
-    users: dict[str, set[str]] = defaultdict(set)
+    users: dict[str, set[str | None]] = defaultdict(set)
     for p in loaded_processes(snapshot):
         if p.sys_file:
             users[p.sys_file].add(stream_of_proc(p.prcs_nm))
@@ -164,7 +166,8 @@ def validate(snapshot: ControlSnapshot, notebooks_dir: Path) -> ValidationResult
             continue
         if not snapshot.is_loaded(owner):
             continue
-        stream = frozenset({stream_of_proc(d.prcs_nm)})
+        owner_stream = stream_of_proc(d.prcs_nm)
+        stream = frozenset({owner_stream} if owner_stream else ())
         if d.prcs_nm == d.dpnd_prcs_nm:
             add(Problem("cntl_cfg_prcs_depn", key, "a process cannot depend on itself",
                         "delete the row", stream))
@@ -215,12 +218,15 @@ def validate(snapshot: ControlSnapshot, notebooks_dir: Path) -> ValidationResult
                                                   "cannot be depended on by an earlier one)"
                                                   if made_by_priority else ""),
                     "remove one dependency row of the cycle or change a priority",
-                    frozenset(s for n in cycle if (s := stream_of_proc(n)))))
+                    frozenset(x for n in cycle if (x := stream_of_proc(n)))))
     return ValidationResult(tuple(problems), _exclusions(snapshot, problems, graph))
 
 
-def _notebook_problems(name: str, nb_path: str, root: Path, stream) -> list[Problem]:
-    problem = notebook_problem(nb_path, root)
+def _notebook_problems(name: str, nb_path: str, root: Path, stream,
+                       checked: dict[str, PathProblem | None]) -> list[Problem]:
+    if nb_path not in checked:  # many processes share a notebook: check each file once
+        checked[nb_path] = notebook_problem(nb_path, root)
+    problem = checked[nb_path]
     if problem is None:
         return []
     return [Problem("cntl_cfg_prcs", name, problem.message, problem.fix, stream)]

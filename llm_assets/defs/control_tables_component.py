@@ -84,7 +84,7 @@ class ControlTablesComponent(dg.StateBackedComponent, dg.Resolvable):
 
     def write_state_to_path(self, state_path: Path) -> None:
         logger.info("llm_assets: reading the control tables")
-        state_path.write_text(read_control_state().to_json())
+        state_path.write_text(read_control_state().to_text())
 
     def build_defs_from_state(self, context: dg.ComponentLoadContext,
                               state_path: Path | None) -> dg.Definitions:
@@ -92,7 +92,7 @@ class ControlTablesComponent(dg.StateBackedComponent, dg.Resolvable):
             return dg.Definitions(assets=[empty_status_spec(
                 "No control-table state has been written yet: run `dg utils "
                 "refresh-defs-state` (or start the location with `dg dev` / `make dev`).")])
-        state = ControlState.from_json(state_path.read_text())
+        state = ControlState.from_text(state_path.read_text())
         scope = current_scope()
         if not scope.everything:
             state = state.for_streams(state.snapshot.streams_of(scope.streams, scope.processes))

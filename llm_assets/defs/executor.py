@@ -72,7 +72,7 @@ def _create(init_context: dg.InitExecutorContext) -> dg.Executor:
 
 scoped_multiprocess_executor = dg.ExecutorDefinition(
     name="multiprocess",
-    config_schema=dg.multiprocess_executor.config_schema,
+    config_schema=dg.multiprocess_executor.config_schema,  # type: ignore[arg-type]
     requirements=dg.multiprocess_executor.get_requirements,
     executor_creation_fn=_create,
     description="Dagster's multiprocess executor; step processes build only their run's "

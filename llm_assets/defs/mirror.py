@@ -148,6 +148,8 @@ def rows_for_run(instance: dg.DagsterInstance, record, plan: PlanCache | None = 
     for event_record in records:
         entry = event_record.event_log_entry
         event = entry.dagster_event
+        if event is None:
+            continue
         kind = event.event_type
         if kind == E.RUN_FAILURE:
             failure = event.job_failure_data
@@ -159,7 +161,7 @@ def rows_for_run(instance: dg.DagsterInstance, record, plan: PlanCache | None = 
             if reason and reason not in cancel_reasons:
                 cancel_reasons.append(reason)
             continue
-        step = steps.get(event.step_key)
+        step = steps.get(event.step_key) if event.step_key else None
         if step is None:
             continue
         if kind == E.STEP_START:
@@ -168,8 +170,8 @@ def rows_for_run(instance: dg.DagsterInstance, record, plan: PlanCache | None = 
         elif kind == E.STEP_RESTARTED:
             step.status, step.end = RUNNING, None
         elif kind == E.STEP_UP_FOR_RETRY:
-            retry = event.event_specific_data
-            why = error_text(retry.error) if getattr(retry, "error", None) else "retry requested"
+            retry_error = getattr(event.event_specific_data, "error", None)
+            why = error_text(retry_error) if retry_error else "retry requested"
             step.status, step.message = RUNNING, trim(f"waiting for retry after {why}")
         elif kind == E.STEP_SUCCESS:
             step.status, step.end, step.message = SUCCESS, entry.timestamp, None

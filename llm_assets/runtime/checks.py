@@ -40,6 +40,6 @@ def check_results(asset: str, nb_path: str, notebook: NotebookInfo | None,
             continue
         yield dg.AssetCheckResult(
             asset_key=asset, check_name=declared.name, passed=bool(outcome["passed"]),
-            severity=_SEVERITY.get(outcome.get("severity"), dg.AssetCheckSeverity.ERROR),
+            severity=_SEVERITY.get(str(outcome.get("severity")), dg.AssetCheckSeverity.ERROR),
             description=outcome.get("description"),
             metadata={k: _metadata_value(v) for k, v in (outcome.get("metadata") or {}).items()})

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.unit
 def test_importing_the_ai_modules_loads_no_backend():
     code = (
         "import sys\n"
-        "import llm_assets.core.chunking, llm_assets.backends.model_map, llm_assets.backends.embeddings\n"
+        "import llm_assets.core.chunking, llm_assets.backends.model_map\n"
+        "import llm_assets.backends.embeddings\n"
         "import llm_assets.backends.llm, llm_assets.backends.vectorstore.pgvector\n"
         "import llm_assets.backends.vectorstore.weaviate\n"
         "heavy = {'torch', 'sentence_transformers', 'llama_cpp', 'weaviate', 'ollama',"

@@ -15,7 +15,7 @@ from llm_assets.backends.llm import InvalidModelOutput, LocalLLM, bounded_schema
 from llm_assets.backends.vectorstore.pgvector import PgVectorStore
 from llm_assets.core.chunking import chunk_bytes
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 class Recommendation(BaseModel):

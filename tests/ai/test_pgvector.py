@@ -13,6 +13,8 @@ from llm_assets.backends.vectorstore.pgvector import PgVectorStore
 from llm_assets.core.chunking import Chunk, chunk_bytes, chunk_id
 from llm_assets.core.errors import ConfigError
 
+pytestmark = pytest.mark.integration
+
 
 def _unit(values):
     norm = math.sqrt(sum(v * v for v in values)) or 1.0

@@ -160,6 +160,7 @@ def test_unreachable_weaviate_names_the_url():
 
 
 @pytest.mark.integration
+@pytest.mark.weaviate
 @pytest.mark.skipif(not os.environ.get("WEAVIATE_URL"), reason="needs a Weaviate server: "
                     "set WEAVIATE_URL (and WEAVIATE_GRPC_PORT); the CI machine has none")
 def test_weaviate_for_real():

@@ -67,7 +67,8 @@ def _wait_for(predicate, timeout: float, what: str):
 
 
 def _start_run(env: dict) -> subprocess.Popen:
-    return subprocess.Popen([str(BIN / "llm-assets"), "run", "faults"], env=env, cwd=env["LLM_ASSETS_HOME"],
+    return subprocess.Popen([str(BIN / "llm-assets"), "run", "faults"], env=env,
+                            cwd=env["LLM_ASSETS_HOME"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -329,6 +330,7 @@ class _OwnPostgres:
 
     def __init__(self, home: Path):
         self.home = home
+        home.mkdir(parents=True, exist_ok=True)  # the CLI runs from it (not the repo root)
         self.base = {k: v for k, v in os.environ.items()
                      if not k.startswith(("LLM_ASSETS_", "DAGSTER_"))}
         self.base.update(LLM_ASSETS_HOME=str(home), LLM_ASSETS_PROFILE="local",
@@ -337,7 +339,8 @@ class _OwnPostgres:
         self.env: dict[str, str] = {}
 
     def cli(self, *args, check=True) -> subprocess.CompletedProcess:
-        proc = subprocess.run([str(BIN / "llm-assets"), *args], env=self.base, cwd=self.base["LLM_ASSETS_HOME"],
+        proc = subprocess.run([str(BIN / "llm-assets"), *args], env=self.base,
+                              cwd=self.base["LLM_ASSETS_HOME"],
                               capture_output=True, text=True, timeout=300, check=False)
         if check:
             assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -381,7 +384,8 @@ def test_postgres_restarted_during_a_run(own_postgres, gate):
     _rows(pg.url, [("pg_gate", "faults/gate.ipynb", 1, None),
                    ("pg_after", "faults/gate.ipynb", 2, None)], gate)
     (gate / "pg_after.go").touch()
-    proc = subprocess.Popen([str(BIN / "llm-assets"), "run", "faults"], env=pg.env, cwd=pg.env["LLM_ASSETS_HOME"],
+    proc = subprocess.Popen([str(BIN / "llm-assets"), "run", "faults"], env=pg.env,
+                            cwd=pg.env["LLM_ASSETS_HOME"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert "postgres:" in (pg.home / "dagster" / "dagster.yaml").read_text()  # Dagster's too
     _wait_for(lambda: (gate / "pg_gate.pid").exists(), 120, "the notebook to start")
@@ -463,7 +467,8 @@ def test_postgres_restarted_during_a_mirror_tick_and_a_run(own_postgres, gate, m
         if key.startswith(("LLM_ASSETS_", "DAGSTER_")):
             monkeypatch.setenv(key, value)
     proc = subprocess.Popen([str(BIN / "dagster"), "job", "execute", "-m",
-                             "llm_assets.definitions", "-j", "faults"], env=pg.env, cwd=pg.env["LLM_ASSETS_HOME"],
+                             "llm_assets.definitions", "-j", "faults"], env=pg.env,
+                            cwd=pg.env["LLM_ASSETS_HOME"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         _wait_for(lambda: (gate / "pg_gate.pid").exists(), 120, "the notebook to start")

@@ -103,7 +103,8 @@ def test_cancelled_run_is_status_99_for_every_process(pg_url, tmp_path, monkeypa
     env = project_env(pg_url, tmp_path, LLM_ASSETS_NOTEBOOKS_DIR=FIXTURE_NOTEBOOKS)
     proc = subprocess.Popen(
         [str(BIN / "dagster"), "job", "execute", "-m", "llm_assets.definitions", "-j",
-         "log_slow"], env=env, cwd=env["LLM_ASSETS_HOME"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "log_slow"], env=env,
+        cwd=env["LLM_ASSETS_HOME"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         with home_instance() as instance:
             def sleeping_step_started():

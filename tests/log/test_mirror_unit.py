@@ -23,7 +23,7 @@ from tests.log.synthetic import (
 )
 from tests.support.pg import execute
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.integration
 
 
 def test_real_runs_become_one_row_per_run_and_process(instance, log_url):
@@ -206,7 +206,7 @@ def test_cursor_never_passes_the_settle_window(instance, log_url):
 def test_log_cli_prints_filtered_table(instance, log_url):
     from click.testing import CliRunner
 
-    from llm_assets.cli import main
+    from llm_assets.cli.main import main
 
     execute(log_url, "INSERT INTO cntl_af.cntl_cfg_strem (strem_nm) VALUES ('syn');"
                      "INSERT INTO cntl_af.cntl_cfg_prcs_grp (prcs_grp, strem_nm) "

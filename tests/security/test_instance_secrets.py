@@ -59,7 +59,8 @@ def test_dagster_storage_password_and_postgres_event_log_hold_no_secret(pg_url, 
                       DAGSTER_PG_DB=parts.path.lstrip("/"))
     # the instance of the deployment: the project's dagster.yaml, as llm_assets.cli.services and
     # the Dockerfile copy it into DAGSTER_HOME
-    (tmp_path / "dagster" / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.yaml").read_text())
+    instance_yaml = (ROOT / "deploy" / "dagster.yaml").read_text()
+    (tmp_path / "dagster" / "dagster.yaml").write_text(instance_yaml)
 
     outputs = {}
     for args in (["llm-assets", "run", "log_fail"], ["llm-assets", "log", "--failed"],

@@ -31,6 +31,7 @@ def run(args: list[str], env: dict, timeout: float = 300, check: bool = False,
     root, whose `.env`, written by a developer's `llm-assets up`, Dagster would load)."""
     tool = args[0]
     exe = BIN / tool if (BIN / tool).exists() else tool
+    Path(cwd or env["LLM_ASSETS_HOME"]).mkdir(parents=True, exist_ok=True)
     proc = subprocess.run([str(exe), *args[1:]], env=env, cwd=cwd or env["LLM_ASSETS_HOME"],
                           capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:

@@ -168,7 +168,8 @@ def dagster_ui(env: dict, *, daemon: bool = False, timeout: float = 180) -> Iter
     home.mkdir(parents=True, exist_ok=True)
     log = home / ("dagster-dev.log" if daemon else "webserver.log")
     with log.open("w") as out:
-        proc = subprocess.Popen(cmd, env=env, cwd=env["LLM_ASSETS_HOME"], stdout=out, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(cmd, env=env, cwd=env["LLM_ASSETS_HOME"], stdout=out,
+                                stderr=subprocess.STDOUT,
                                 start_new_session=True)
     server = Webserver(f"http://127.0.0.1:{port}", proc, log)
     try:

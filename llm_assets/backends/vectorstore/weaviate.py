@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 import dagster as dg
@@ -79,7 +80,7 @@ class WeaviateVectorStore(dg.ConfigurableResource):
     timeout_seconds: float = Field(default=60.0, gt=0)
     batch_size: int = Field(default=200, gt=0)
 
-    _client: object = PrivateAttr(default=None)
+    _client: Any = PrivateAttr(default=None)
 
     def _connect(self):
         import weaviate
