@@ -10,7 +10,8 @@ collections (`bench_*`, dropped afterwards):
 - doc_qa: recall@5 of hybrid retrieval over every answerable labelled question; then, on the
   same retrieval and the same candidate sentences, every model of `--models` answers every
   labelled question (80 answerable + the unanswerable ones at full scale), each model in its
-  own process (`--worker`) so that its peak memory (VmHWM) is its own.  `extractive` is the
+  own process (`--worker`) so that its peak memory (VmHWM) is its own (`--parallel`: all
+  at once, beside the promo_reco measure).  `extractive` is the
   no-LLM baseline (best-scored sentence); `ollama:<name>` asks an Ollama server
   (OLLAMA_HOST) with the same prompt and schema.  Reported: answer accuracy, citation
   precision, not-found share of the unanswerable questions, schema validity, tokens/s,
@@ -100,20 +101,33 @@ def worker(model: str, cases_path: str, out_path: str) -> None:
                                           "wall_seconds": time.perf_counter() - start}))
 
 
-def measure_models(prepared: dict, models: list[str], tmp: str) -> dict[str, dict]:
-    from llm_assets_demo import metrics
-
+def start_models(prepared: dict, models: list[str], tmp: str, parallel: bool) -> dict:
+    """Start one worker process per model (all at once with `parallel`, else one by one as
+    `finish_models` collects them)."""
     cases = Path(tmp) / "cases.json"
     cases.write_text(json.dumps(prepared["cases"]))
-    relevant = [set(r) for r in prepared["relevant"]]
-    out = {}
+    jobs = {}
     for model in models:
         target = Path(tmp) / f"answers-{model.replace(':', '_').replace('/', '_')}.json"
-        proc = subprocess.run([sys.executable, __file__, "--worker", model, "--cases",
-                               str(cases), "--out", str(target)], capture_output=True,
-                              text=True)
+        command = [sys.executable, __file__, "--worker", model, "--cases", str(cases),
+                   "--out", str(target)]
+        jobs[model] = (command, target, subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            if parallel else None)
+    return jobs
+
+
+def finish_models(prepared: dict, jobs: dict) -> dict[str, dict]:
+    from llm_assets_demo import metrics
+
+    relevant = [set(r) for r in prepared["relevant"]]
+    out = {}
+    for model, (command, target, proc) in jobs.items():
+        proc = proc or subprocess.Popen(command, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+        _, stderr = proc.communicate()
         if proc.returncode != 0:
-            raise SystemExit(f"model {model} failed:\n{proc.stderr[-3000:]}")
+            raise SystemExit(f"model {model} failed:\n{stderr[-3000:]}")
         data = json.loads(target.read_text())
         results = data["results"]
         quality = metrics.answer_quality(prepared["questions"], relevant, results)
@@ -123,8 +137,6 @@ def measure_models(prepared: dict, models: list[str], tmp: str) -> dict[str, dic
         out[model] = {**quality, "valid": sum(bool(r["valid"]) for r in asked),
                       "asked": len(asked), "seconds": seconds,
                       "tokens_per_s": tokens / seconds if seconds else None,
-                      "generated_per_s": (sum(r["completion_tokens"] for r in asked) / seconds
-                                          if seconds else None),
                       "per_answer_s": seconds / len(asked) if asked else None,
                       "peak_rss_mb": data["peak_rss_mb"], "results": results}
     return out
@@ -197,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
                              "extractive")
     parser.add_argument("--samples", type=int, default=20, help="LLM-ranked customers")
     parser.add_argument("--skip-promo", action="store_true")
+    parser.add_argument("--parallel", action="store_true",
+                        help="run the model processes at once (and beside promo_reco): "
+                             "faster, but they share the CPU, so tokens/s is lower")
     parser.add_argument("--save", help="write every answer and figure to this JSON file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--cases", help=argparse.SUPPRESS)
@@ -220,14 +235,16 @@ def main(argv: list[str] | None = None) -> int:
             dg.build_resources({k: defined[k] for k in keys}) as res:
         lake = LocalDataLake(root=tmp)
         prepared = prepare_doc_qa(lake, res, size)
-        models = measure_models(prepared, [m.strip() for m in args.models.split(",")
-                                           if m.strip()], tmp)
+        jobs = start_models(prepared, [m.strip() for m in args.models.split(",") if m.strip()],
+                            tmp, args.parallel)
         promo = (None if args.skip_promo
                  else measure_promo_reco(lake, res, size, args.samples, GEN))
+        models = finish_models(prepared, jobs)
     if args.save:
         Path(args.save).write_text(json.dumps({"doc_qa": models, "promo_reco": promo},
                                               indent=1, default=str))
-    extra = " --skip-promo" if args.skip_promo else ""
+    extra = (" --skip-promo" if args.skip_promo else "") + (" --parallel" if args.parallel
+                                                            else "")
     print(f"Command: python bench/measure_demo_quality.py --scale {args.scale} "
           f"--models {args.models} --samples {args.samples}{extra}")
     print(f"Load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "

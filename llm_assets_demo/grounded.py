@@ -7,8 +7,8 @@
 1. **Units.** Each retrieved passage is split into answerable units: a sentence of a PDF
    page, a row of a CSV chunk, a paragraph of a text file (an FAQ entry with its question,
    an announcement with its title).  Fragments cut by the chunker (a unit starting in the
-   middle of a word or sentence) are dropped; the whole sentence is in the neighbouring
-   chunk the overlap repeats.
+   middle of a word or sentence), headings and page footers are dropped; the whole sentence
+   is in the neighbouring chunk the overlap repeats.
 2. **Grounding gate.** A unit can answer the question only when it holds every *specific*
    term of the question (a capitalised name such as a card, branch or product, and every
    number), at least half of its content words (`min_coverage`; light stemming, so
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 NOT_FOUND = "Not found in the sources."
 MIN_UNIT_CHARS = 20
 _SENTENCE_END = re.compile(r"(?<=[.?!])(?<![ap]\.m\.)\s+(?=[A-Z0-9\[(])")
-_HEADING = re.compile(r"^\d+\.\s+\S[^.]{0,60}$")
+_HEADING = re.compile(r"^\d+\.\s+\S[^.]{0,60}$|^.{0,80} - page \d+$")  # headings, footers
 _PART = re.compile(r",?\s+and\s+(?=(?:how|when|what|where|which|who|why|can|do|does|is|are|"
                    r"will)\b)", re.IGNORECASE)
 _ASKS_AMOUNT = re.compile(r"\bhow (many|much|long|soon|often|quickly)\b|\bwhen\b|\b(minimum|"
@@ -119,6 +119,8 @@ def split_units(text: str, file_type: str) -> list[str]:
             continue
         if file_type != "csv" and unit[0].islower():  # starts inside a word or sentence
             continue
+        if file_type == "pdf" and len(unit) < 60 and unit[-1] not in ".?!;:)":
+            continue  # a title or a line the chunker cut short, not a sentence
         out.append(unit)
     return out
 

@@ -132,6 +132,7 @@ def embeddings():
 
 
 @pytest.mark.slow
+@pytest.mark.integration
 def test_extractive_answer_quotes_and_cites_the_passage_that_holds_it(embeddings):
     result = docqa.answer(None, "How many days do I have to dispute a transaction?", HITS,
                           None, embeddings=embeddings, embed_model=None)
@@ -148,6 +149,7 @@ def test_extractive_answer_quotes_and_cites_the_passage_that_holds_it(embeddings
 
 
 @pytest.mark.slow
+@pytest.mark.integration
 def test_compound_question_gets_both_quotes_with_numbered_sources(embeddings):
     def retrieve(questions):
         return [HITS for _ in questions]
@@ -169,3 +171,13 @@ def test_a_question_asking_for_an_amount_needs_a_sentence_stating_one():
     assert grounded.grounds(question, "The minimum redemption is 1000 points.")
     assert grounded.grounds("How much is the fee on the Gold card?",
                             "fee: Foreign fee | product: Gold | amount: No fee")
+
+
+@pytest.mark.unit
+def test_page_footers_and_titles_are_not_answers():
+    text = ("Northwind Bank Credit Card Agreement - page 5\n1. About this agreement\n"
+            "Northwind Bank Credit Card Agreement\nThis agreement takes effect 45 days after "
+            "it is issued.")
+    assert grounded.split_units(text, "pdf") == [
+        "Northwind Bank Credit Card Agreement This agreement takes effect 45 days after it "
+        "is issued."]
