@@ -52,7 +52,10 @@ def _vector_counts(pg_url: str) -> dict[str, int]:
 
 def test_both_streams_end_to_end_on_small_data(pg_url, tmp_path):
     prepare(pg_url, *SEEDS)
-    env = project_env(pg_url, tmp_path, LLM_ASSETS_DEMO_SCALE="small")
+    # the small set (48 answerable questions, one PDF) has its own citation bar; the 0.95 of
+    # the full set is measured by bench/measure_demo_quality.py (docs/benchmarks.md)
+    env = project_env(pg_url, tmp_path, LLM_ASSETS_DEMO_SCALE="small",
+                      LLM_ASSETS_CHECK_DOC_QA_CITATION_PRECISION="0.9")
     module = "llm_assets.definitions"
     proc = run(["llm-assets", "run", *STREAMS], env, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
