@@ -14,6 +14,7 @@ Parsed form: `nb_args` (list of strings or JSON values) and `nb_kwargs` (dict).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
@@ -122,3 +123,40 @@ def process_parameters(snapshot: ControlSnapshot, process: Process, *, run_id: s
         "upstream": upstream,
         "profile": profile,
     }
+
+
+# ---- the papermill-convention variables ------------------------------------------------------
+# Bound as top-level variables after a notebook's `parameters` cell (and in a script's
+# globals), the way papermill binds `-p name value`: a notebook written for the original
+# framework reads its row's values without edits.  name -> where the value comes from
+SYS_FILE_FIELDS = ("file_type", "dlm", "chunk_size", "overlap")
+NOTEBOOK_VARIABLES = {
+    "nb_parm": "the row's nb_parm string as written (split it on `|` yourself, as before)",
+    "date_run": "the data date, yyyy-mm-dd (the original framework's name for data_dt)",
+    "data_dt": "the data date, yyyy-mm-dd: the schedule tick's date, else the run's date",
+    "embed_model": "cntl_cfg_prcs.embed_model",
+    "gen_model": "cntl_cfg_prcs.gen_model",
+    "collection": "cntl_cfg_prcs.collection",
+    "question": "cntl_cfg_strem.question",
+    "stream": "cntl_cfg_strem.strem_nm",
+    "group": "cntl_cfg_prcs_grp.prcs_grp",
+    "process": "cntl_cfg_prcs.prcs_nm",
+    "run_id": "the Dagster run id",
+    "file_type": "the process's sys-file row: cntl_cfg_sys_file.file_type",
+    "dlm": "the process's sys-file row: cntl_cfg_sys_file.dlm",
+    "chunk_size": "the process's sys-file row: cntl_cfg_sys_file.chunk_size",
+    "overlap": "the process's sys-file row: cntl_cfg_sys_file.overlap",
+}
+
+
+def notebook_variables(params: Mapping) -> dict:
+    """The top-level variables of a process (the keys of NOTEBOOK_VARIABLES, in that order)
+    from its parameters (`process_parameters`).
+
+    Where the control row holds NULL (None here), a notebook keeps the default its
+    `parameters` cell set, the way papermill leaves a parameter that is not passed; a name
+    the notebook did not define is None (llm_assets.runtime.engines renders that rule)."""
+    sys_file = params.get("sys_file") or {}
+    values = {"date_run": params.get("data_dt"), **sys_file}
+    return {name: values[name] if name in values else params.get(name)
+            for name in NOTEBOOK_VARIABLES}

@@ -16,33 +16,57 @@ import dagster as dg
 
 from llm_assets.core.models import Process
 from llm_assets.core.names import SCOPE_PROCESSES_ENV
+from llm_assets.core.params import notebook_variables
 from llm_assets.core.scope import scoped_env
 
 
+def _injected_source(params: dict, out_dir: Path, inputs_file: Path | None) -> str:
+    """Our parameter cell: `params` (the mapping), then every papermill-convention variable
+    as a literal assignment (readable in the stored notebook, as papermill writes them); a
+    NULL keeps the default the notebook's `parameters` cell set.  With `inputs_file` (the
+    papermill engine) it also loads the upstream values, which dagstermill injects itself."""
+    bound = dict(params, _out_dir=str(out_dir))
+    lines = [
+        "# llm_assets: injected parameters (after the notebook's `parameters` cell)",
+        "import json as __la_json",
+        "from llm_assets import nb as __la_nb",
+        f"params = __la_nb.bind(__la_json.loads({json.dumps(bound, default=str)!r}))",
+    ]
+    for name, value in notebook_variables(params).items():
+        lines.append(f"{name} = globals().get({name!r})" if value is None
+                     else f"{name} = {value!r}")
+    if inputs_file is not None:
+        lines += ["import pickle as __la_pickle",
+                  f"with open({str(inputs_file)!r}, 'rb') as __la_file:",
+                  "    globals().update(__la_pickle.load(__la_file))"]
+    return "\n".join(lines) + "\n"
+
+
 def prepare_notebook(source: Path, params: dict, out_dir: Path, target: Path,
-                       inputs_file: Path | None = None) -> None:
-    """Copy the notebook with our parameter cell right after the `parameters` cell (which
-    dagstermill replaces with its context cell).  With `inputs_file` (the papermill engine)
-    the cell also loads the upstream values, which dagstermill otherwise injects."""
+                     inputs_file: Path | None = None, *, engine: str = "dagstermill") -> None:
+    """Copy the notebook with our parameter cell right after its `parameters` cell, which runs
+    as written (its values are the defaults), as with papermill.  dagstermill replaces the
+    first cell tagged `parameters` with its context cell (`context`, upstream values): for
+    it, the notebook's cell is retagged `parameters-defaults` and an empty `parameters` cell
+    placed after it, so the order is defaults, context and upstream values, our cell."""
     import nbformat
 
     nb = nbformat.read(source, as_version=4)
-    bound = dict(params, _out_dir=str(out_dir))
-    load_inputs = "" if inputs_file is None else (
-        "import pickle as __la_pickle\n"
-        f"with open({str(inputs_file)!r}, 'rb') as __la_file:\n"
-        "    globals().update(__la_pickle.load(__la_file))\n")
-    cell = nbformat.v4.new_code_cell(
-        "# llm_assets: injected parameters\n"
-        "import json as __la_json\n"
-        "from llm_assets import nb as __la_nb\n"
-        f"params = __la_nb.bind(__la_json.loads({json.dumps(bound, default=str)!r}))\n"
-        + load_inputs
-    )
+    # a notebook saved from an earlier papermill run (the original framework's Log_output/)
+    # holds that run's injected cell: drop it, as papermill does when it parameterizes
+    nb.cells = [c for c in nb.cells
+                if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    cell = nbformat.v4.new_code_cell(_injected_source(params, out_dir, inputs_file))
     cell.metadata["tags"] = ["llm-assets-parameters"]
     index = next((i for i, c in enumerate(nb.cells)
                   if "parameters" in c.get("metadata", {}).get("tags", [])), -1)
     nb.cells.insert(index + 1, cell)
+    if engine == "dagstermill" and index >= 0:
+        tags = nb.cells[index].metadata["tags"]
+        tags[tags.index("parameters")] = "parameters-defaults"
+        placeholder = nbformat.v4.new_code_cell("# dagstermill's context cell goes here")
+        placeholder.metadata["tags"] = ["parameters"]
+        nb.cells.insert(index + 1, placeholder)
     nbformat.write(nb, target)
 
 

@@ -12,10 +12,12 @@ In a notebook:
     nb.result(df)                                  # value handed to dependent processes
     nb.check("rows_present", passed=len(df) > 0)  # an asset check the notebook declares
 
-When llm_assets runs the notebook, dagstermill replaces the `parameters` cell with its own
-context cell and llm_assets inserts, right after it, `params = nb.bind({...})` holding the
-real parameters (see `PARAMETER_KEYS`).  Run by hand, `bind` fills the missing keys with
-defaults, `result` returns its value and `report` prints.
+When llm_assets runs the notebook (either engine), the `parameters` cell runs as written and
+llm_assets' cell follows it, as papermill's injected cell does: `params = nb.bind({...})`
+holding the real parameters (see `PARAMETER_KEYS`) and each of them also as a top-level
+variable (`nb_parm`, `date_run`, ...: `llm_assets.core.params.NOTEBOOK_VARIABLES`).  Run by
+hand, `bind` fills the missing keys with defaults, `result` returns its value and `report`
+prints.
 
 A process can also be a plain `.py` script (no kernel: see `llm_assets/script_runner.py`);
 it reads its parameters with `params = nb.params({...defaults for a hand run...})`.

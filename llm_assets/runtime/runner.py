@@ -104,7 +104,8 @@ class ProcessRunner:
                 inputs_file = work / "inputs.pkl"
                 with open(inputs_file, "wb") as handle:
                     pickle.dump(inputs, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            engines.prepare_notebook(source, params, out_dir, prepared, inputs_file)
+            engines.prepare_notebook(source, params, out_dir, prepared, inputs_file,
+                                     engine=engine)
             executed: Path | None = None
             try:
                 if engine == "papermill":

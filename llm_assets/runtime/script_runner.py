@@ -6,6 +6,8 @@ import of Dagster and of the definitions.  It sees the same things a notebook se
 
 - `params = nb.params({...})`: the documented parameters (`llm_assets.nb.PARAMETER_KEYS`);
   the same call with defaults makes `python notebooks/x.py` work by hand;
+- the papermill-convention variables (`nb_parm`, `date_run`, `collection`, ...:
+  `llm_assets.core.params.NOTEBOOK_VARIABLES`), bound before the script starts;
 - `context`: the Dagster op context (`context.resources.datalake`, `context.log`, ...);
 - each upstream process's result as a variable named after that process;
 - `nb.result(value)` and `nb.report(source_row=..., target_row=...)`, as in notebooks.
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from llm_assets.core.params import notebook_variables
 from llm_assets.runtime import nb
 
 
@@ -44,7 +47,8 @@ def run_script(context, process_name: str, nb_path: str, source: Path, params: d
         nb._state["params"] = bound
         try:
             runpy.run_path(str(source), run_name="__main__",
-                           init_globals={"context": context, "params": bound, **inputs})
+                           init_globals={**notebook_variables(bound), "context": context,
+                                         "params": bound, **inputs})
         except SystemExit as err:
             if err.code not in (None, 0):
                 raise dg.Failure(
