@@ -1,8 +1,10 @@
-"""Both demo streams end to end on reduced data (LLM_ASSETS_DEMO_SCALE=small): real
-embedded Postgres + pgvector, real notebooks, the shipped MiniLM and SmolLM2 models.
+"""Both demo streams end to end on reduced data (LLM_ASSETS_DEMO_SCALE=small), run by
+`llm-assets demo` as `make demo` runs them: real embedded Postgres + pgvector, real
+notebooks, the shipped MiniLM and SmolLM2 models.
 
-Checks the exports, the asset checks' outcomes, one log row per process with status 0, and
-that re-ingesting leaves the collections' vector counts unchanged.
+Checks the answer `llm-assets demo` prints (the seeded values, cited by chunks holding them),
+the exports, the asset checks' outcomes, one log row per process with status 0, and that
+re-ingesting leaves the collections' vector counts unchanged.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from tests.support.project import project_env, run
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SEEDS = ("002_demo_doc_qa.sql", "003_demo_promo_reco.sql")
-STREAMS = ("doc_qa", "promo_reco")
+STREAMS = ("doc_qa", "promo_reco")  # the active streams of SEEDS, in the order demo runs them
 
 
 def _check_outcomes(env: dict) -> dict[tuple[str, str], bool]:
@@ -57,8 +59,12 @@ def test_both_streams_end_to_end_on_small_data(pg_url, tmp_path):
     env = project_env(pg_url, tmp_path, LLM_ASSETS_DEMO_SCALE="small",
                       LLM_ASSETS_CHECK_DOC_QA_CITATION_PRECISION="0.9")
     module = "llm_assets.definitions"
-    proc = run(["llm-assets", "run", *STREAMS], env, timeout=1200)
+    # what `make demo` runs after seeding: every active stream (here doc_qa, promo_reco), then
+    # it prints the stream's question and its answer
+    proc = run(["llm-assets", "demo"], env, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert [line.split(":")[0] for line in proc.stdout.splitlines()
+            if ": run " in line] == list(STREAMS), proc.stdout[-4000:]
 
     export = tmp_path / "datalake" / "export"
     answer = json.loads((export / "doc_qa" / "answer.json").read_text())
@@ -66,6 +72,11 @@ def test_both_streams_end_to_end_on_small_data(pg_url, tmp_path):
     assert {"document", "chunk_id", "chunk_index"} <= set(answer["citations"][0])
     assert "## Sources" in (export / "doc_qa" / "answer.md").read_text()
     _stream_answer_is_right_and_cited(tmp_path / "datalake", answer)
+    printed = proc.stdout.rsplit("\ndoc_qa: ", 1)[-1]  # the answer `llm-assets demo` shows
+    assert printed.startswith(execute(pg_url, "SELECT question FROM cntl_af.cntl_cfg_strem "
+                                              "WHERE strem_nm = 'doc_qa'")[0][0]), printed
+    for part in answer["parts"]:
+        assert f"> {part['answer']} [{part['sources'][0]}]" in printed, printed
     recs = json.loads((export / "promo_reco" / "recommendations.json").read_text())
     assert len({r["customer_id"] for r in recs}) == 40
     assert {r["ranked_by"] for r in recs} <= {"llm", "fallback", "retrieval"}
@@ -96,11 +107,18 @@ def test_both_streams_end_to_end_on_small_data(pg_url, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert _vector_counts(pg_url) == counts  # re-ingest replaces, never duplicates
 
-    # the whole stream again: same vectors and export files, one new log row per process
+    # the whole stream again: same vectors and export files, one new log row per process;
+    # answered without a model this time (nb_parm answer_mode=extractive, the no-LLM
+    # baseline), which halves the test's model time and still answers right
     exports_before = sorted(p.relative_to(export) for p in export.rglob("*"))
     logged_before = execute(pg_url, "SELECT run_id, prcs_nm FROM cntl_af.cntl_cfg_log")
+    execute(pg_url, "UPDATE cntl_af.cntl_cfg_prcs SET nb_parm = nb_parm || "
+                    "'|answer_mode=extractive' WHERE prcs_nm = 'doc_qa_answer'")
     proc = run(["llm-assets", "run", "doc_qa"], env, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    baseline = json.loads((export / "doc_qa" / "answer.json").read_text())
+    assert baseline["answered_by"] == "extractive", baseline
+    _stream_answer_is_right_and_cited(tmp_path / "datalake", baseline)
     assert _vector_counts(pg_url) == counts
     assert sorted(p.relative_to(export) for p in export.rglob("*")) == exports_before
     logged = execute(pg_url, "SELECT run_id, prcs_nm, status FROM cntl_af.cntl_cfg_log")
