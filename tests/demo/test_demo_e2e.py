@@ -59,6 +59,12 @@ def test_both_streams_end_to_end_on_small_data(pg_url, tmp_path):
     env = project_env(pg_url, tmp_path, LLM_ASSETS_DEMO_SCALE="small",
                       LLM_ASSETS_CHECK_DOC_QA_CITATION_PRECISION="0.9")
     module = "llm_assets.definitions"
+    # the model answers the stream's question; the labelled questions behind the checks are
+    # answered by the no-LLM baseline (nb_parm eval_answer_mode): the model on all 63 of
+    # them took over 10 minutes on the shared 2 cores. The models on the labelled set:
+    # bench/measure_demo_quality.py and tests/ai/test_local_models.py
+    execute(pg_url, "UPDATE cntl_af.cntl_cfg_prcs SET nb_parm = nb_parm || "
+                    "'|eval_answer_mode=extractive' WHERE prcs_nm = 'doc_qa_answer'")
     # what `make demo` runs after seeding: every active stream (here doc_qa, promo_reco), then
     # it prints the stream's question and its answer
     proc = run(["llm-assets", "demo"], env, timeout=1200)
@@ -68,7 +74,8 @@ def test_both_streams_end_to_end_on_small_data(pg_url, tmp_path):
 
     export = tmp_path / "datalake" / "export"
     answer = json.loads((export / "doc_qa" / "answer.json").read_text())
-    assert answer["answer"] and answer["citations"]
+    assert answer["answer"] and answer["citations"], answer
+    assert set(answer["answered_by"].split("+")) <= {"llm", "fallback"}, answer  # the model
     assert {"document", "chunk_id", "chunk_index"} <= set(answer["citations"][0])
     assert "## Sources" in (export / "doc_qa" / "answer.md").read_text()
     _stream_answer_is_right_and_cited(tmp_path / "datalake", answer)
@@ -108,8 +115,8 @@ def test_both_streams_end_to_end_on_small_data(pg_url, tmp_path):
     assert _vector_counts(pg_url) == counts  # re-ingest replaces, never duplicates
 
     # the whole stream again: same vectors and export files, one new log row per process;
-    # answered without a model this time (nb_parm answer_mode=extractive, the no-LLM
-    # baseline), which halves the test's model time and still answers right
+    # the stream's question answered without a model this time (nb_parm answer_mode), still
+    # right
     exports_before = sorted(p.relative_to(export) for p in export.rglob("*"))
     logged_before = execute(pg_url, "SELECT run_id, prcs_nm FROM cntl_af.cntl_cfg_log")
     execute(pg_url, "UPDATE cntl_af.cntl_cfg_prcs SET nb_parm = nb_parm || "
