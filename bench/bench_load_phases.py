@@ -11,6 +11,7 @@ Each configuration runs in a fresh subprocess (no warm caches):
   is the least any Dagster code location holding these assets can cost, whoever builds them.
 
     .venv/bin/python bench/bench_load_phases.py [--processes 10000] [--repeats 3]
+        [--shape narrow|wide]
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = r"""
 import json, sys, time
 sys.path.insert(0, {root!r})
-mode, n = sys.argv[1], int(sys.argv[2])
+mode, n, shape = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 import dagster as dg
 from dagster._core.remote_representation.external_data import RepositorySnap
 from bench.synthetic import synthetic_snapshot
@@ -37,7 +38,7 @@ from llm_assets.core.state import ControlState
 from llm_assets.defs.assets import process_asset
 from llm_assets.defs.build import build_definitions
 from llm_assets.runtime.runner import ProcessRunner
-snap = synthetic_snapshot(n)
+snap = synthetic_snapshot(n, shape=shape)
 phases = {{}}
 t = time.perf_counter()
 def mark(name):
@@ -50,7 +51,7 @@ graph = build_graph(snap); mark("process graph")
 if mode == "llm_assets":
     defs = build_definitions(state); mark("assets, jobs, sensors, checks")
 else:
-    runner = ProcessRunner(state)
+    runner = ProcessRunner(state, settings.notebooks_dir())
     from llm_assets.backends.profile import resources_for_profile
     defs = dg.Definitions(assets=[process_asset(snap, p, graph, runner)
                                   for p in snap.processes],
@@ -66,8 +67,9 @@ PHASES = ("validate rows", "process graph", "assets, jobs, sensors, checks",
           "Definitions -> repository", "resolve jobs", "RepositorySnap.from_def")
 
 
-def _measure(mode: str, n: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT)), mode, str(n)],
+def _measure(mode: str, n: int, shape: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT)), mode, str(n),
+                          shape],
                          capture_output=True, text=True, timeout=900, check=False)
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-3000:])
@@ -78,12 +80,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--processes", type=int, default=10000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--shape", default="narrow", help="narrow or wide (bench/synthetic.py)")
     args = parser.parse_args()
-    runs = {mode: [_measure(mode, args.processes) for _ in range(args.repeats)]
+    runs = {mode: [_measure(mode, args.processes, args.shape) for _ in range(args.repeats)]
             for mode in ("llm_assets", "floor")}
     print("## Definitions load, phase by phase\n")
     print(f"Command: `.venv/bin/python bench/bench_load_phases.py --processes {args.processes} "
-          f"--repeats {args.repeats}` (fresh subprocess per measurement; the synthetic rows "
+          f"--repeats {args.repeats}" + (f" --shape {args.shape}" if args.shape != "narrow"
+                                          else "") + "` (fresh subprocess per measurement; "
+          f"{args.shape} tiers; the synthetic rows "
           "come from memory, not Postgres)\n")
     print("`floor` = the same assets with their resources in a bare `dg.Definitions`: no "
           "stream jobs, schedules, sensors or checks; Dagster still resolves and snapshots its "

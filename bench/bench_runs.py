@@ -285,7 +285,8 @@ def stream_latency(env: dict, url: str, repeats: int) -> list[str]:
         run_level, data = _events(env, run_id)
         steps = data["steps"]
         walls.append(run_level["RUN_SUCCESS"] - run_level["RUN_START"])
-        works.append(sum(s["STEP_SUCCESS"] - s["STEP_START"] for s in steps.values()))
+        works.append(sum(s["STEP_SUCCESS"] - s["STEP_START"] for key, s in steps.items()
+                         if "__tier_" not in key))  # processes only, not the tier gates
         for tier in range(1, 4):
             done = max(steps[f"tier{tier}_p{i}"]["STEP_SUCCESS"] for i in range(5))
             nxt = [steps[f"tier{tier + 1}_p{i}"] for i in range(5)]

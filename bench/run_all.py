@@ -48,8 +48,11 @@ def _section(args: list[str], timeout: int) -> str:
 
 BENCHMARKS = {
     # name: (arguments, quick arguments, timeout s)
-    "load": (["bench/bench_load.py", "--sizes", "100,1000,10000", "--repeats", "2"],
-             ["bench/bench_load.py", "--sizes", "100,1000", "--repeats", "1"], 1800),
+    # both synthetic shapes (narrow, wide tiers); `dagster definitions validate` at 1k and 10k
+    "load": (["bench/bench_load.py", "--sizes", "100,1000,10000", "--shapes", "narrow,wide",
+              "--repeats", "2", "--validate-sizes", "1000,10000"],
+             ["bench/bench_load.py", "--sizes", "100,1000", "--shapes", "narrow,wide",
+              "--repeats", "1", "--validate-sizes", "1000"], 7200),
     "load_phases": (["bench/bench_load_phases.py", "--processes", "10000", "--repeats", "3"],
                     ["bench/bench_load_phases.py", "--processes", "1000", "--repeats", "1"],
                     1800),
@@ -64,11 +67,16 @@ BENCHMARKS = {
     "log_mirror": (["bench/bench_log_mirror.py"],
                    ["bench/bench_log_mirror.py", "--runs", "100"], 900),
     "ai": (["bench/bench_ai.py"], ["bench/bench_ai.py", "--quick"], 1800),
+    # issue 16: steps on Celery workers (embedded Redis, real `llm-assets worker` processes)
+    "celery": (["bench/bench_celery.py", "--wait", "8", "--workers", "1,2,4",
+                "--sizes", "10,10000"],
+               ["bench/bench_celery.py", "--wait", "2", "--workers", "1,2", "--sizes", "10"],
+               3600),
 }
 
 
 # more than about 5 minutes each on 2 cores (10,000-process loads, 100k-chunk vector store)
-SLOW = {"load", "load_phases", "step", "ai"}
+SLOW = {"load", "load_phases", "step", "ai", "celery"}
 
 
 def _block(name: str, text: str) -> str:

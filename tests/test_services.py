@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 
 import psycopg2
@@ -57,6 +58,29 @@ def test_up_is_idempotent_recovers_a_crash_and_down_keeps_data(tmp_path):
         with psycopg2.connect(url) as conn, conn.cursor() as cur:
             cur.execute("SELECT x FROM keep_me")
             assert cur.fetchone() == (42,)
+    finally:
+        run(["llm-assets", "down"], env)
+
+
+def test_a_port_taken_by_another_program_is_not_reused_or_is_named(tmp_path):
+    """The port this home used last was taken while its Postgres was down (another program,
+    another home's server): `up` moves to a free port; a taken LLM_ASSETS_PG_PORT is named."""
+    env = _env(tmp_path)
+    try:
+        first = run(["llm-assets", "up"], env, check=True).stdout.strip().splitlines()[-1]
+        run(["llm-assets", "down"], env, check=True)
+        port = int(first.rsplit(":", 1)[1].split("/")[0])
+        with socket.socket() as squatter:
+            squatter.bind(("127.0.0.1", port))
+            squatter.listen()
+            moved = run(["llm-assets", "up"], env, check=True).stdout.strip().splitlines()[-1]
+            assert f":{port}/" not in moved
+            with psycopg2.connect(moved) as conn, conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            run(["llm-assets", "down"], env, check=True)
+            taken = run(["llm-assets", "up"], dict(env, LLM_ASSETS_PG_PORT=str(port)))
+        assert taken.returncode != 0
+        assert f"port {port} (LLM_ASSETS_PG_PORT) is in use" in taken.stderr
     finally:
         run(["llm-assets", "down"], env)
 

@@ -142,3 +142,18 @@ def test_exclusion_propagates_to_dependent_streams():
     result = validate(snap, settings.notebooks_dir())
     assert set(result.excluded) == {"a", "b", "c"}
     assert "depends on excluded stream(s) a" in result.excluded["b"][0]
+
+
+@pytest.mark.unit
+def test_a_bad_queue_in_nb_parm_excludes_its_stream_only():
+    snapshot = ControlSnapshot(
+        streams=(Stream("s_bad"), Stream("s_good")),
+        groups=(ProcessGroup("g_bad", "s_bad"), ProcessGroup("g_good", "s_good")),
+        processes=(Process("p_bad", "g_bad", "demo/sales_orders.ipynb", nb_parm="queue=gpu big!"),
+                   Process("p_good", "g_good", "demo/sales_orders.ipynb",
+                           nb_parm='{"queue": "gpu.big"}')))
+    result = validate(snapshot, settings.notebooks_dir())
+    assert [str(p) for p in result.problems] == [
+        "cntl_cfg_prcs[p_bad]: nb_parm queue 'gpu big!' is not a queue name. Fix: use letters, "
+        "digits, '_', '.', '-' (at most 100 characters)"]
+    assert set(result.excluded) == {"s_bad"}

@@ -22,7 +22,8 @@ def main() -> None:
 # ---- services --------------------------------------------------------------------------
 @main.command()
 def up() -> None:
-    """Start the embedded Postgres (local profile); print its URL. Idempotent."""
+    """Start the embedded Postgres (local profile; with LLM_ASSETS_EXECUTOR=celery also the
+    embedded Redis); print their URLs. Idempotent."""
     from llm_assets.cli import services
 
     status = services.up()
@@ -31,13 +32,20 @@ def up() -> None:
     click.echo(status.url)
     if not status.external and (env_file := services.write_project_env()):
         click.echo(f"Dagster settings of this project: {env_file} (read by `dagster` and `dg`)")
+    from llm_assets.defs.broker import wants_local_redis
+
+    if wants_local_redis():
+        click.echo(f"redis (Celery broker): {services.redis_up().url}")
 
 
 @main.command()
 def down() -> None:
-    """Stop the embedded Postgres (data is kept)."""
+    """Stop the embedded Postgres and, if it runs, the embedded Redis (data is kept)."""
     from llm_assets.cli import services
 
+    if services.redis_status().running:
+        services.redis_down()
+        click.echo("redis: stopped")
     status = services.down()
     click.echo("external Postgres: nothing to stop" if status.external else "stopped")
 
@@ -51,7 +59,13 @@ def status() -> None:
     kind = "external" if st.external else f"embedded ({st.data_dir})"
     state = "running" if st.running else "stopped"
     click.echo(f"postgres: {state} [{kind}] {st.url or ''}".rstrip())
-    if not st.running:
+    redis = services.redis_status()
+    if redis.running or redis.url:
+        click.echo(f"redis: {'running' if redis.running else 'stopped'} [embedded] "
+                   f"{redis.url or ''}".rstrip())
+    from llm_assets.defs.broker import wants_local_redis
+
+    if not st.running or (wants_local_redis() and not redis.running):
         sys.exit(1)
 
 
@@ -129,8 +143,9 @@ def _register() -> None:
     from llm_assets.cli.log import log_cmd
     from llm_assets.cli.reload import reload_cmd
     from llm_assets.cli.run import demo_cmd, run_cmd
+    from llm_assets.cli.worker import worker_cmd
 
-    for command in (db, run_cmd, demo_cmd, log_cmd, reload_cmd, datalake_cmd):
+    for command in (db, run_cmd, demo_cmd, log_cmd, reload_cmd, datalake_cmd, worker_cmd):
         main.add_command(command)
 
 

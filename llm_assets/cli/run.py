@@ -45,13 +45,17 @@ def run_stream(stream: str, tags: dict | None = None) -> RunOutcome:
     from llm_assets.defs.log_mirror import mirror_after_cli_run
 
     ensure_local_env()
-    # this process initializes the location (unscoped) and is the run worker, whose executor
-    # exports the run's scope for its steps: clear it again before the next run
-    with scoped_env(SCOPE_STREAMS_ENV, None), scoped_env(SCOPE_PROCESSES_ENV, None):
+    # this process is the run worker: it builds (and hands its steps) only the stream's part
+    # of the code location (the control tables are still read once, whole), and leaves no
+    # scope behind for the next stream of the command
+    with scoped_env(SCOPE_STREAMS_ENV, {stream}), scoped_env(SCOPE_PROCESSES_ENV, None):
         job = initialized_job("llm_assets.definitions", "defs", stream,
                               str(settings.project_dir()))
         with dg.DagsterInstance.get() as instance:
-            result = dg.execute_job(job, instance=instance, tags=tags or {})
+            # a failure outside the steps (e.g. the executor's broker is down) fails the run
+            # with its message and gets log rows, as a step failure does
+            result = dg.execute_job(job, instance=instance, tags=tags or {},
+                                    raise_on_error=False)
             outcome = RunOutcome(stream, result.run_id, result.success)
             mirror_after_cli_run(instance, result.run_id)
     return outcome

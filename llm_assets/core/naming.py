@@ -24,6 +24,14 @@ def is_valid_name(name: str) -> bool:
     return name not in RESERVED_NAMES and bool(_NAME.match(name))
 
 
+_QUEUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def is_valid_queue(name: object) -> bool:
+    """A Celery queue name as Celery and Redis take it (letters, digits, '_', '.', '-')."""
+    return isinstance(name, str) and bool(_QUEUE.match(name))
+
+
 # field: (lowest, highest, names)
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")

@@ -37,6 +37,11 @@ class Scope:
     def everything(self) -> bool:
         return self.streams is None and self.processes is None
 
+    def describe(self) -> str:
+        parts = [f"{kind} {','.join(sorted(values))}" for kind, values in
+                 (("streams", self.streams), ("processes", self.processes)) if values is not None]
+        return "; ".join(parts) or "everything"
+
 
 def _names(value: str | None) -> frozenset[str] | None:
     return frozenset(v for v in value.split(",") if v) if value else None
@@ -70,3 +75,23 @@ def scoped_env(name: str, values: set[str] | frozenset[str] | None) -> Iterator[
             os.environ.pop(name, None)
         else:
             os.environ[name] = old
+
+
+def scope_for(job_name: str, asset_selection=None) -> Scope:
+    """The scope of a run of `job_name` (a stream job: that stream; Dagster's ad-hoc asset job:
+    the selected processes; anything else: everything)."""
+    if not job_name.startswith("__"):
+        return Scope(streams=frozenset({job_name}))
+    if asset_selection:
+        return Scope(processes=frozenset(k.to_user_string() for k in asset_selection))
+    return Scope()
+
+
+def export_scope(scope: Scope) -> None:
+    """Put the scope into this process's environment, for the step processes it starts."""
+    for name, values in ((SCOPE_STREAMS_ENV, scope.streams),
+                         (SCOPE_PROCESSES_ENV, scope.processes)):
+        if values:
+            os.environ[name] = ",".join(sorted(values))
+        else:
+            os.environ.pop(name, None)

@@ -13,7 +13,7 @@ from pathlib import Path
 from llm_assets.core.chunking import FILE_TYPES
 from llm_assets.core.graph import build_graph, find_cycles, loaded_processes
 from llm_assets.core.models import ControlSnapshot
-from llm_assets.core.naming import is_valid_cron, is_valid_name
+from llm_assets.core.naming import is_valid_cron, is_valid_name, is_valid_queue
 from llm_assets.core.notebooks import PathProblem, notebook_problem
 from llm_assets.core.params import ParameterError, parse_nb_parm
 
@@ -133,10 +133,16 @@ def validate(snapshot: ControlSnapshot, notebooks_dir: Path) -> ValidationResult
         problems.extend(_notebook_problems(p.prcs_nm, p.nb_path_nm, nb_root, stream,
                                            checked_paths))
         try:
-            parse_nb_parm(p.nb_parm)
+            queue = parse_nb_parm(p.nb_parm).kwargs.get("queue")
         except ParameterError as err:
             add(Problem("cntl_cfg_prcs", p.prcs_nm, f"nb_parm {p.nb_parm!r}: {err}",
                         "correct nb_parm", stream))
+        else:
+            if queue is not None and not is_valid_queue(queue):
+                add(Problem("cntl_cfg_prcs", p.prcs_nm,
+                            f"nb_parm queue {queue!r} is not a queue name",
+                            "use letters, digits, '_', '.', '-' (at most 100 characters)",
+                            stream))
     # -- sys files -------------------------------------------------------------------------
     users: dict[str, set[str | None]] = defaultdict(set)
     for p in loaded_processes(snapshot):
@@ -209,16 +215,26 @@ def validate(snapshot: ControlSnapshot, notebooks_dir: Path) -> ValidationResult
     # -- cycles (explicit dependencies and priority order) ---------------------------------
     graph = build_graph(snapshot)
     nodes = [p.prcs_nm for p in loaded_processes(snapshot)]
+    for name in sorted(set(graph.barriers) & set(nodes)):
+        gated = graph.barriers[name].stream
+        add(Problem("cntl_cfg_prcs", name,
+                    f"process name is the name of the priority-tier gate of stream {gated}",
+                    "rename the process (names ending in __tier_<n>_<n> are reserved)",
+                    frozenset({gated, stream_of_proc(name) or gated})))
     for cycle in find_cycles(graph, nodes):
-        path = " -> ".join(cycle)
-        made_by_priority = any(b in graph.order_deps.get(a, ()) and b not in
-                               graph.data_deps.get(a, ()) for a, b in zip(cycle, cycle[1:]))
+        # a tier gate (barrier) is not a row: name the processes only, a -> b meaning a
+        # waits for b (through the gate when there is one)
+        shown = [n for n in cycle[:-1] if n not in graph.barriers]
+        path = " -> ".join([*shown, shown[0]])
+        made_by_priority = any(a in graph.barriers or (b in graph.order_deps.get(a, ()) and b
+                                                       not in graph.data_deps.get(a, ()))
+                               for a, b in zip(cycle, cycle[1:]))
         add(Problem("cntl_cfg_prcs_depn", path,
                     f"dependency cycle {path}" + (" (closed by priority order: a later tier "
                                                   "cannot be depended on by an earlier one)"
                                                   if made_by_priority else ""),
                     "remove one dependency row of the cycle or change a priority",
-                    frozenset(x for n in cycle if (x := stream_of_proc(n)))))
+                    frozenset(x for n in shown if (x := stream_of_proc(n)))))
     return ValidationResult(tuple(problems), _exclusions(snapshot, problems, graph))
 
 

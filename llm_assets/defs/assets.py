@@ -2,8 +2,9 @@
 
 Explicit dependency rows become inputs (the upstream's result is loaded through the IO
 manager and handed to the notebook under the upstream's process name); priority-tier order
-becomes `Nothing` inputs (order only).  Every process stays its own step: own retries,
-events and log row.
+becomes `Nothing` inputs (order only): from the sinks of the previous tier, or from the tier's
+gate between two wide tiers (llm_assets.defs.barriers).  Every process stays its own step: own
+retries, events and log row.
 
 The assets are built directly as `OpDefinition` + `AssetsDefinition` (what `@dg.asset` builds
 underneath) with one shared compute function: no per-process closure or signature
@@ -89,10 +90,12 @@ def process_asset(
     compute,
     retry_policy: dg.RetryPolicy | None = None,
     notebook: NotebookInfo | None = None,
+    placement: dict[str, str] | None = None,
 ) -> dg.AssetsDefinition:
     """The asset of one process; `compute(context, inputs)` runs its notebook (the process is
     found from the op name, so one compute function serves every process).  `notebook`: the
-    digest and declared checks of its notebook file."""
+    digest and declared checks of its notebook file; `placement`: the op tags that choose
+    where its step runs (llm_assets.defs.queues)."""
     group = snapshot.group_by_name[process.prcs_grp]
     stream = group.strem_nm
     name = process.prcs_nm
@@ -118,6 +121,7 @@ def process_asset(
             PRIORITY_TAG: str(-(group.prir * 1000 + process.prir)),
             PROCESS_TAG: name,
             STREAM_TAG: stream,
+            **(placement or {}),
         },
         retry_policy=retry_policy,
         pool=LLM_POOL if uses_models else None,

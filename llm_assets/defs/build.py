@@ -10,9 +10,11 @@ from llm_assets.core.graph import build_graph, loaded_processes
 from llm_assets.core.scope import Scope
 from llm_assets.core.state import ControlState
 from llm_assets.defs.assets import process_asset
-from llm_assets.defs.executor import scoped_multiprocess_executor
+from llm_assets.defs.barriers import barrier_asset
+from llm_assets.defs.executor import executor_definition
 from llm_assets.defs.jobs import stream_jobs, stream_schedules
 from llm_assets.defs.log_mirror import default_sensors
+from llm_assets.defs.queues import k8s_queue_config, placement_tags, stream_queues
 from llm_assets.defs.reload import reload_sensors
 from llm_assets.defs.status import status_spec
 from llm_assets.runtime.runner import ProcessRunner
@@ -44,8 +46,14 @@ def build_definitions(state: ControlState, *, resources: dict | None = None,
                      if clean.group_by_name[p.prcs_grp].strem_nm in scope.streams]
     if scope.processes is not None:
         processes = [p for p in processes if p.prcs_nm in scope.processes]
+    routes, k8s = stream_queues(), k8s_queue_config()
     assets: list = [process_asset(clean, p, graph, runner, retry,
-                                  state.notebooks.get(p.nb_path_nm)) for p in processes]
+                                  state.notebooks.get(p.nb_path_nm),
+                                  placement_tags(clean, p, routes, k8s)) for p in processes]
+    # the priority-tier gates of the streams built (in an asset selection: the selected ones)
+    assets += [barrier_asset(b) for b in graph.barriers.values()
+               if (scope.streams is None or b.stream in scope.streams)
+               and (scope.processes is None or b.name in scope.processes)]
     built = {p.prcs_nm for p in processes}
     # a scoped build keeps its outside upstreams as external specs, so their values still
     # load through the IO manager under the same asset key
@@ -65,5 +73,5 @@ def build_definitions(state: ControlState, *, resources: dict | None = None,
         schedules=schedules,
         sensors=[*default_sensors(), *reload_sensors(state.snapshot)],
         resources=resources,
-        executor=scoped_multiprocess_executor,
+        executor=executor_definition(),
     )

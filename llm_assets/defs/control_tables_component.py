@@ -20,6 +20,7 @@ Step processes and kernels build only their scope (llm_assets.core.scope).
 
 
 import logging
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,13 +31,13 @@ from dagster_shared.serdes.objects.models.defs_state_info import DefsStateManage
 
 from llm_assets.compat import code_server_state_unavailable, keep_code_server_state
 from llm_assets.core import settings
+from llm_assets.core.names import STATE_FILE_ENV, STATE_KEY
 from llm_assets.core.scope import current_scope
 from llm_assets.core.state import ControlState
 from llm_assets.defs.build import build_definitions
 from llm_assets.defs.status import empty_status_spec
 from llm_assets.store.snapshot import load_snapshot
 
-STATE_KEY = "llm_assets_control_tables"
 # state read by a load without a code server's load data, for the other loads of this process
 _read_in_this_process: dict[str, str] = {}
 logger = logging.getLogger("llm_assets")
@@ -71,20 +72,32 @@ class ControlTablesComponent(dg.StateBackedComponent, dg.Resolvable):
             # loads the location in this process without a code server's load data, so read
             # the state now, as a code server would, and hand it on to the run's steps
             key = self.defs_state_config.key
+            cached = f"{key}|{current_scope().describe()}"  # the state kept is the scope's
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "state"
-                if key in _read_in_this_process:  # the CLI loads the location several times
-                    path.write_text(_read_in_this_process[key])
+                handed = os.environ.get(STATE_FILE_ENV)
+                if cached in _read_in_this_process:  # the CLI loads the location several times
+                    path.write_text(_read_in_this_process[cached])
+                elif handed and Path(handed).is_file():  # a kernel of a Celery step
+                    path.write_text(Path(handed).read_text())
                 else:
                     self.write_state_to_path(path)
-                    _read_in_this_process[key] = path.read_text()
+                    _read_in_this_process[cached] = path.read_text()
                 keep_code_server_state(key, path.read_text())
                 return self.build_defs_from_state(context, path)
         return super().build_defs(context)
 
     def write_state_to_path(self, state_path: Path) -> None:
         logger.info("llm_assets: reading the control tables")
-        state_path.write_text(read_control_state().to_text())
+        state = read_control_state()
+        scope = current_scope()
+        if not scope.everything:  # a process that runs one stream (`llm-assets run`): its
+            # steps (Celery tasks included) carry only that part of the state
+            total = len(state.snapshot.processes)
+            state = state.for_streams(state.snapshot.streams_of(scope.streams, scope.processes))
+            logger.info("llm_assets: kept the control state of %d of %d processes (scope: %s)",
+                        len(state.snapshot.processes), total, scope.describe())
+        state_path.write_text(state.to_text())
 
     def build_defs_from_state(self, context: dg.ComponentLoadContext,
                               state_path: Path | None) -> dg.Definitions:
@@ -94,6 +107,11 @@ class ControlTablesComponent(dg.StateBackedComponent, dg.Resolvable):
                 "refresh-defs-state` (or start the location with `dg dev` / `make dev`).")])
         state = ControlState.from_text(state_path.read_text())
         scope = current_scope()
+        total = len(state.snapshot.processes)
         if not scope.everything:
             state = state.for_streams(state.snapshot.streams_of(scope.streams, scope.processes))
-        return build_definitions(state, scope=scope)
+        defs = build_definitions(state, scope=scope)
+        built = sum(isinstance(a, dg.AssetsDefinition) for a in defs.assets or ())
+        logger.info("llm_assets: built %d of %d processes (scope: %s)", built, total,
+                    scope.describe())
+        return defs

@@ -12,12 +12,11 @@ environment it started with, so a second run with another scope in the same proc
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
-from llm_assets.core.names import SCOPE_PROCESSES_ENV, SCOPE_STREAMS_ENV
-from llm_assets.core.scope import Scope
+from llm_assets.compat import run_tagged_steps_in_process
+from llm_assets.core.names import BARRIER_TAG
+from llm_assets.core.scope import Scope, export_scope, scope_for
 
 # imported once per run by the forkserver instead of once per step (imports only: nothing is
 # read at import): Dagster, llm_assets, what the notebook runner uses, the Postgres storage
@@ -30,23 +29,7 @@ _forkserver_scope: list[Scope] = []  # the scope the forkserver of this process 
 
 def run_scope(job) -> Scope:
     """The scope of the run about to execute `job` (an IJob: the run's job)."""
-    selection = getattr(job, "asset_selection", None)
-    name = job.get_definition().name
-    if not name.startswith("__"):
-        return Scope(streams=frozenset({name}))
-    if selection:
-        return Scope(processes=frozenset(k.to_user_string() for k in selection))
-    return Scope()
-
-
-def export_scope(scope: Scope) -> None:
-    """Put the scope into this process's environment, for the step processes it starts."""
-    for name, values in ((SCOPE_STREAMS_ENV, scope.streams),
-                         (SCOPE_PROCESSES_ENV, scope.processes)):
-        if values:
-            os.environ[name] = ",".join(sorted(values))
-        else:
-            os.environ.pop(name, None)
+    return scope_for(job.get_definition().name, getattr(job, "asset_selection", None))
 
 
 def _start_method(config: dict, scope: Scope) -> dict:
@@ -59,6 +42,7 @@ def _start_method(config: dict, scope: Scope) -> dict:
 
 
 def _create(init_context: dg.InitExecutorContext) -> dg.Executor:
+    run_tagged_steps_in_process(BARRIER_TAG)  # tier gates: no step process of their own
     scope = run_scope(init_context.job)
     export_scope(scope)
     config = dict(init_context.executor_config)
@@ -68,6 +52,26 @@ def _create(init_context: dg.InitExecutorContext) -> dg.Executor:
     return stock.executor_creation_fn(dg.InitExecutorContext(
         job=init_context.job, executor_def=init_context.executor_def, executor_config=config,
         instance=init_context.instance))
+
+
+def executor_definition() -> dg.ExecutorDefinition:
+    """The executor of every stream job, chosen by LLM_ASSETS_EXECUTOR: `multiprocess`
+    (default: steps in processes of the run worker), `celery` (dagster-celery: steps on
+    `llm-assets worker` processes, llm_assets.defs.celery) or `k8s` (dagster-k8s: a
+    Kubernetes job per step; step pods build only their run's streams from
+    DAGSTER_RUN_JOB_NAME, llm_assets.core.scope)."""
+    from llm_assets.defs.broker import executor_kind
+
+    kind = executor_kind()
+    if kind == "celery":
+        from llm_assets.defs.celery import celery_step_executor
+
+        return celery_step_executor()
+    if kind == "k8s":
+        from dagster_k8s import k8s_job_executor
+
+        return k8s_job_executor
+    return scoped_multiprocess_executor
 
 
 scoped_multiprocess_executor = dg.ExecutorDefinition(

@@ -85,3 +85,23 @@ def test_the_one_run_per_stream_limit_names_the_stream_tag():
         (Path(__file__).resolve().parents[2] / "deploy" / "dagster.yaml").read_text())
     limits = instance["concurrency"]["runs"]["tag_concurrency_limits"]
     assert [limit["key"] for limit in limits] == [STREAM_TAG]
+
+
+def test_multiprocess_step_launch_is_what_tier_gates_wrap():
+    import inspect
+
+    from dagster._core.execution.api import create_execution_plan, execute_plan_iterator
+    from dagster._core.executor import multiprocess
+
+    compat.run_tagged_steps_in_process("llm_assets/compat_test")
+    wrapper = multiprocess.execute_step_out_of_process
+    compat.run_tagged_steps_in_process("llm_assets/compat_test")  # idempotent: one wrapper
+    assert multiprocess.execute_step_out_of_process is wrapper
+    assert "llm_assets/compat_test" in wrapper.llm_assets_in_process_tags
+    launched_with = set(inspect.signature(wrapper.__wrapped__).parameters)
+    assert {"recon_job", "step_context", "step", "retries", "known_state",
+            "repository_load_data"} <= launched_with
+    assert {"job", "run_config", "step_keys_to_execute", "known_state",
+            "repository_load_data"} <= set(inspect.signature(create_execution_plan).parameters)
+    assert {"instance", "retry_mode", "run_config"} <= set(
+        inspect.signature(execute_plan_iterator).parameters)
