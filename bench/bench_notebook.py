@@ -1,10 +1,12 @@
-"""Notebook overhead (issue 8, item 4): an empty notebook process run by llm_assets against
-the same notebook run by plain papermill, with the costs broken down.
+"""Notebook overhead (issue 8 item 4, issue 17 item 1): an empty notebook process run by
+llm_assets against the same notebook run by plain papermill, with the costs broken down.
 
 - llm_assets: `notebooks/bench/empty.ipynb` as the one-process stream `bench_nb`, run by the
   real `dagster job execute -m llm_assets.definitions -j bench_nb` against an embedded
-  Postgres, with the default dagstermill engine and with `LLM_ASSETS_NOTEBOOK_ENGINE=papermill`;
-  the same process as a `.py` script (`notebooks/bench/stamp.py`, no kernel) for the cheaper path.
+  Postgres, with the default dagstermill engine (pre-started kernels, and with
+  `LLM_ASSETS_WARM_KERNELS=0`: a kernel started by the step) and with
+  `LLM_ASSETS_NOTEBOOK_ENGINE=papermill`; the same process as a `.py` script
+  (`notebooks/bench/stamp.py`, no kernel) for the cheaper path.
 - plain papermill (what the original framework ran per process): `papermill.execute_notebook`
   in a warm Python process, and the `papermill` CLI (a fresh process).
 - breakdown: fresh-process wall clocks (`python -c pass`, `import dagster`, a bare code-location
@@ -14,7 +16,10 @@ the same notebook run by plain papermill, with the costs broken down.
 
 All measurements are interleaved per repeat, so each sees the same machine load.
 
-    .venv/bin/python bench/bench_notebook.py [--repeats 3]
+    .venv/bin/python bench/bench_notebook.py [--repeats 3] [--baseline DIR]
+
+`--baseline DIR`: also run the engines and the script with the llm_assets of DIR (a checkout of
+an earlier commit) first on the path of the Dagster commands, interleaved, for a before/after.
 """
 
 from __future__ import annotations
@@ -58,6 +63,25 @@ print(json.dumps({"import_dagster": t1 - t0, "load": t2 - t1}))
 """
 
 
+# name: (label, stream, environment, uses the baseline code)
+VARIANTS = {
+    "dagstermill": ("dagstermill engine (default), pre-started kernel", "bench_nb",
+                    {"LLM_ASSETS_NOTEBOOK_ENGINE": "dagstermill"}, False),
+    "dagstermill_cold": ("dagstermill engine, `LLM_ASSETS_WARM_KERNELS=0` (the step starts its "
+                         "kernel)", "bench_nb", {"LLM_ASSETS_NOTEBOOK_ENGINE": "dagstermill",
+                                                 "LLM_ASSETS_WARM_KERNELS": "0"}, False),
+    "papermill": ("papermill engine (`LLM_ASSETS_NOTEBOOK_ENGINE=papermill`), pre-started kernel",
+                  "bench_nb", {"LLM_ASSETS_NOTEBOOK_ENGINE": "papermill"}, False),
+    "script": ("the same process as a `.py` script (no kernel)", "bench_nb_py", {}, False),
+    "dagstermill_before": ("**before**: dagstermill engine", "bench_nb",
+                           {"LLM_ASSETS_NOTEBOOK_ENGINE": "dagstermill"}, True),
+    "papermill_before": ("**before**: papermill engine", "bench_nb",
+                         {"LLM_ASSETS_NOTEBOOK_ENGINE": "papermill"}, True),
+    "script_before": ("**before**: `.py` script", "bench_nb_py", {}, True),
+}
+NOTEBOOK_VARIANTS = [v for v, (_, stream, _, _) in VARIANTS.items() if stream == "bench_nb"]
+
+
 def _wall(args: list[str], env: dict) -> tuple[float, str]:
     started = time.perf_counter()
     proc = subprocess.run(args, env=env, cwd=env["LLM_ASSETS_HOME"], capture_output=True, text=True,
@@ -95,22 +119,31 @@ PHASES = ("command start -> RUN_START (python, imports, code-location load, inst
           "RUN_SUCCESS -> command exit")
 
 
-def _llm_assets_run(env: dict, home: Path, engine: str) -> dict:
-    """One `dagster job execute` of bench_nb: whole wall, step time and the phases."""
+def _llm_assets_run(env: dict, home: Path, variant: str, baseline: str | None) -> dict:
+    """One `dagster job execute` of a variant: whole wall, step time and (notebooks) the
+    phases."""
+    _, stream, extra, before = VARIANTS[variant]
+    run_env = {**env, **extra}
+    if before:
+        run_env["PYTHONPATH"] = os.pathsep.join(p for p in (baseline, env.get("PYTHONPATH")) if p)
     t_cmd = time.time()
-    wall, run_id = _execute("bench_nb", {**env, "LLM_ASSETS_NOTEBOOK_ENGINE": engine})
+    wall, run_id = _execute(stream, run_env)
     run_level, data = _events(env, run_id)
-    step = data["steps"]["nb_empty"]
-    kp = kernel_phases(home / "datalake" / "runs" / "bench_nb" / "nb_empty" / run_id
-                       / "nb_empty.ipynb")
-    phases = dict(zip(PHASES, (
+    process = "nb_empty" if stream == "bench_nb" else "nb_script"
+    step = data["steps"][process]
+    result = {"wall": wall, "step": step["STEP_SUCCESS"] - step["STEP_START"]}
+    if stream != "bench_nb":
+        return result
+    kp = kernel_phases(home / "datalake" / "runs" / stream / process / run_id
+                       / f"{process}.ipynb")
+    result["phases"] = dict(zip(PHASES, (
         run_level["RUN_START"] - t_cmd, step["STEP_WORKER_STARTED"] - run_level["RUN_START"],
         step["STEP_START"] - step["STEP_WORKER_STARTED"],
         kp["papermill_start"] - step["STEP_START"], kp["kernel"], kp["context"], kp["cells"],
         kp["teardown"], step["STEP_SUCCESS"] - kp["papermill_end"],
         run_level["RUN_SUCCESS"] - step["STEP_SUCCESS"],
         t_cmd + wall - run_level["RUN_SUCCESS"]), strict=True))
-    return {"wall": wall, "step": step["STEP_SUCCESS"] - step["STEP_START"], "phases": phases}
+    return result
 
 
 def _trivial(tmp: str, name: str, source: str) -> Path:
@@ -126,20 +159,21 @@ def _trivial(tmp: str, name: str, source: str) -> Path:
     return path
 
 
-def measure(env: dict, home: Path, repeats: int) -> dict:
+def measure(env: dict, home: Path, repeats: int, baseline: str | None) -> dict:
     import papermill
 
     python = sys.executable
     r = {k: [] for k in ("python", "import_dagster", "load", "pm_cli", "pm_warm", "pm_kernel",
-                         "pm_cells", "pm_teardown", "script_wall", "script_step",
-                         "bare_kernel", "bare_teardown", "dagster_teardown")}
-    runs = {"dagstermill": [], "papermill": []}
+                         "pm_cells", "pm_teardown", "bare_kernel", "bare_teardown",
+                         "dagster_teardown")}
+    runs = {v: [] for v, (_, _, _, before) in VARIANTS.items() if baseline or not before}
     with tempfile.TemporaryDirectory() as tmp:
         bare = _trivial(tmp, "bare", "pass")
         with_dagster = _trivial(tmp, "with_dagster", "import dagster")
         # warm-up, not measured: first kernel, first run against the fresh instance
         papermill.execute_notebook(str(NOTEBOOK), f"{tmp}/warmup.ipynb", progress_bar=False)
-        _execute("bench_nb", env)
+        for variant in runs:
+            _llm_assets_run(env, home, variant, baseline)
         for i in range(repeats):
             r["python"].append(_wall([python, "-c", "pass"], env)[0])
             r["import_dagster"].append(_wall([python, "-c", "import dagster"], env)[0]
@@ -163,62 +197,62 @@ def measure(env: dict, home: Path, repeats: int) -> dict:
             papermill.execute_notebook(str(with_dagster), f"{tmp}/dg-{i}.ipynb",
                                        progress_bar=False)
             r["dagster_teardown"].append(kernel_phases(Path(f"{tmp}/dg-{i}.ipynb"))["teardown"])
-            for engine in runs:
-                runs[engine].append(_llm_assets_run(env, home, engine))
-            wall, run_id = _execute("bench_nb_py", env)
-            _, data = _events(env, run_id)
-            step = data["steps"]["nb_script"]
-            r["script_wall"].append(wall)
-            r["script_step"].append(step["STEP_SUCCESS"] - step["STEP_START"])
+            for variant in runs:
+                runs[variant].append(_llm_assets_run(env, home, variant, baseline))
     r["runs"] = runs
     return r
 
 
-def report(r: dict, repeats: int, load: tuple[float, float]) -> list[str]:
+def report(r: dict, repeats: int, baseline: str | None, load: tuple[float, float]) -> list[str]:
     m = statistics.median
     warm, cli = m(r["pm_warm"]), m(r["pm_cli"])
-    dm, pm = r["runs"]["dagstermill"], r["runs"]["papermill"]
-    dm_step, pm_step = [x["step"] for x in dm], [x["step"] for x in pm]
-    dm_wall, pm_wall = [x["wall"] for x in dm], [x["wall"] for x in pm]
+    runs = r["runs"]
+
+    def steps(variant: str) -> list[float]:
+        return [x["step"] for x in runs[variant]]
 
     def row(what: str, values: list[float]) -> str:
-        return f"| {what} | {_fmt(values)} | {m(values) / warm:.2f} | {m(values) / cli:.2f} |"
+        return f"| {what} | {_fmt(values)} | {m(values) / cli:.2f} | {m(values) / warm:.2f} |"
 
+    option = f" --baseline {baseline}" if baseline else ""
     out = ["## Notebook overhead\n",
-           f"Command: `.venv/bin/python bench/bench_notebook.py --repeats {repeats}`\n",
+           f"Command: `.venv/bin/python bench/bench_notebook.py --repeats {repeats}{option}`\n",
            "The empty notebook `notebooks/bench/empty.ipynb` (imports `llm_assets.nb`, binds "
            "its parameters, reports 0 rows) as the one-process stream `bench_nb` run by "
            "`dagster job execute -m llm_assets.definitions -j bench_nb`, against the same "
            "notebook run by plain papermill, the original framework's way of running a "
-           f"process. Median (min-max) of {repeats} interleaved repeats.\n",
-           "| what | seconds | ratio to `papermill.execute_notebook` (warm process) | ratio "
-           "to the `papermill` CLI (fresh process) |", "|---|---|---:|---:|",
-           row("plain papermill: `papermill.execute_notebook` in a warm process",
-               r["pm_warm"]),
+           f"process. Median (min-max) of {repeats} interleaved repeats."
+           + (f" **before**: the same runs with the code of `{baseline}` first on the Dagster "
+              "commands' path." if baseline else "") + "\n",
+           "| what | seconds | ratio to the `papermill` CLI (fresh process) | ratio to "
+           "`papermill.execute_notebook` (warm process) |", "|---|---|---:|---:|",
            row("plain papermill: `papermill` CLI (fresh process)", r["pm_cli"]),
-           row("llm_assets, dagstermill engine (default): the step, STEP_START -> "
-               "STEP_SUCCESS", dm_step),
-           row("llm_assets, dagstermill engine: whole `dagster job execute`", dm_wall),
-           row("llm_assets, papermill engine (`LLM_ASSETS_NOTEBOOK_ENGINE=papermill`): the "
-               "step", pm_step),
-           row("llm_assets, papermill engine: whole `dagster job execute`", pm_wall),
-           row("llm_assets, the same process as a `.py` script (no kernel): the step",
-               r["script_step"]),
-           row("llm_assets, `.py` script: whole `dagster job execute`", r["script_wall"]),
-           "",
-           "Where the time goes (median s, from the run's Dagster event timestamps and the cell "
-           "timestamps papermill wrote into the executed notebook):\n",
-           "| phase | dagstermill engine | papermill engine | plain `papermill.execute_notebook` |",
-           "|---|---:|---:|---:|"]
+           row("plain papermill: `papermill.execute_notebook` in a warm process",
+               r["pm_warm"])]
+    for variant in runs:
+        label = VARIANTS[variant][0]
+        out.append(row(f"llm_assets, {label}: the step, STEP_START -> STEP_SUCCESS",
+                       steps(variant)))
+    for variant in runs:
+        label = VARIANTS[variant][0]
+        out.append(row(f"llm_assets, {label}: whole `dagster job execute`",
+                       [x["wall"] for x in runs[variant]]))
+    notebooks = [v for v in runs if v in NOTEBOOK_VARIANTS]
+    out += ["", "Where the time goes (median s, from the run's Dagster event timestamps and the "
+            "cell timestamps papermill wrote into the executed notebook; `kernel start` is "
+            "papermill's start to its first cell: the claim of a pre-started kernel, or the "
+            "start of one):\n",
+            "| phase | " + " | ".join(VARIANTS[v][0] for v in notebooks)
+            + " | plain `papermill.execute_notebook` |",
+            "|---|" + "---:|" * (len(notebooks) + 1)]
     plain = {"kernel start": r["pm_kernel"], "notebook cells": r["pm_cells"],
              "kernel teardown + write": r["pm_teardown"]}
     for phase in PHASES:
-        a = m(x["phases"][phase] for x in dm)
-        b = m(x["phases"][phase] for x in pm)
+        values = " | ".join(f"{m(x['phases'][phase] for x in runs[v]):.2f}" for v in notebooks)
         c = f"{m(plain[phase]):.2f}" if phase in plain else ""
-        out.append(f"| {phase} | {a:.2f} | {b:.2f} | {c} |")
-    out.append(f"| **whole command** | **{m(dm_wall):.2f}** | **{m(pm_wall):.2f}** | "
-               f"**{warm:.2f}** |")
+        out.append(f"| {phase} | {values} | {c} |")
+    out.append("| **the step (STEP_START -> STEP_SUCCESS)** | " + " | ".join(
+        f"**{m(steps(v)):.2f}**" for v in notebooks) + f" | **{warm:.2f}** |")
     out += ["", "Fresh-process and bare-kernel costs, measured separately in the same repeats "
             "(median s):\n", "| cost | s |", "|---|---:|",
             f"| python start (`python -c pass`) | {m(r['python']):.2f} |",
@@ -230,35 +264,23 @@ def report(r: dict, repeats: int, load: tuple[float, float]) -> list[str]:
             f"| kernel teardown + write after `import dagster` in the kernel | "
             f"{m(r['dagster_teardown']):.2f} |"]
 
-    ratio_dm, ratio_pm = m(dm_step) / warm, m(pm_step) / warm
-    dm_extra = {p: m(x["phases"][p] for x in dm) for p in PHASES[3:9]}
-    pm_extra = {p: m(x["phases"][p] for x in pm) for p in PHASES[3:9]}
-    worst = sorted(dm_extra.items(), key=lambda kv: -kv[1])[:3]
-    out += ["", "Target (the notebook step <= 1.5 x plain papermill, both in a warm process):",
-            f"- dagstermill engine (default): **{ratio_dm:.2f}** "
-            f"({'met' if ratio_dm <= 1.5 else '**NOT met**'}); against the papermill CLI "
-            f"{m(dm_step) / cli:.2f}."]
-    if ratio_dm > 1.5:
-        out.append("  Measured cause: " + ", ".join(f"{p} {v:.2f} s" for p, v in worst)
-                   + f" (plain papermill: kernel start {m(r['pm_kernel']):.2f} s, teardown + "
-                   f"write {m(r['pm_teardown']):.2f} s, no context cell, nothing stored). The "
-                   f"context cell is dagstermill rebuilding the job, instance and resources in "
-                   f"the kernel; a kernel that has imported Dagster alone already needs "
-                   f"{m(r['dagster_teardown']):.2f} s to shut down against "
-                   f"{m(r['bare_teardown']):.2f} s for a bare one.")
-    out.append(f"- papermill engine: **{ratio_pm:.2f}** "
-               f"({'met' if ratio_pm <= 1.5 else '**NOT met**'}); against the papermill CLI "
-               f"{m(pm_step) / cli:.2f}.")
-    if ratio_pm > 1.5:
-        worst_pm = sorted(pm_extra.items(), key=lambda kv: -kv[1])[:3]
-        out.append("  Measured cause: " + ", ".join(f"{p} {v:.2f} s" for p, v in worst_pm)
-                   + ".")
-    out.append(f"- `.py` script process: {m(r['script_step']):.2f} s per step "
-               f"({m(r['script_step']) / warm:.2f}), no kernel.")
+    out += ["", "Targets: the empty notebook step, default engine, <= 1.2 x the `papermill` "
+            "CLI on the same notebook (issue 17); <= 1.5 x plain papermill (issue 8)."]
+    for variant in runs:
+        ratio = m(steps(variant)) / cli
+        verdict = ("met" if ratio <= 1.2 else "**NOT met**") if variant == "dagstermill" else ""
+        line = (f"- {VARIANTS[variant][0]}: **{ratio:.2f}** x the papermill CLI"
+                + (f" ({verdict})" if verdict else "")
+                + f", {m(steps(variant)) / warm:.2f} x a warm `papermill.execute_notebook`.")
+        if variant in notebooks and ratio > 1.2:
+            extra = {p: m(x["phases"][p] for x in runs[variant]) for p in PHASES[3:9]}
+            worst = sorted(extra.items(), key=lambda kv: -kv[1])[:3]
+            line += " Largest phases: " + ", ".join(f"{p} {v:.2f} s" for p, v in worst) + "."
+        out.append(line)
     out.append(f"- A whole `dagster job execute` also pays, once per run, process start and "
                f"code-location load, the run worker and the step worker "
-               f"({m(dm_wall) - m(dm_step):.2f} s here beyond the step); a code server pays the "
-               f"load once, not per run.\n")
+               f"({m(x['wall'] for x in runs['dagstermill']) - m(steps('dagstermill')):.2f} s "
+               f"here beyond the step); a code server pays the load once, not per run.\n")
     out.append(f"(1-minute load average at the start -> end: {load[0]:.2f} -> {load[1]:.2f}; "
                f"{os.cpu_count()} cores)")
     return out
@@ -267,13 +289,15 @@ def report(r: dict, repeats: int, load: tuple[float, float]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--baseline", default=None,
+                        help="a checkout of earlier code to measure the same way (before)")
     args = parser.parse_args()
     with embedded_project("llm-assets-bench-nb-") as (env, home, url):
         seed(url, 0, ROWS)
         start = os.getloadavg()[0]
-        results = measure(env, home, args.repeats)
+        results = measure(env, home, args.repeats, args.baseline)
         load = (start, os.getloadavg()[0])
-    print("\n".join(report(results, args.repeats, load)))
+    print("\n".join(report(results, args.repeats, args.baseline, load)))
 
 
 if __name__ == "__main__":

@@ -1,28 +1,35 @@
-"""Stream latency (issue 8, item 5): a stream of 20 no-op processes in 4 priority tiers.
+"""Stream latency and wall time (issue 8 item 5, issue 17 item 2): a stream of 20 no-op
+processes in 4 priority tiers, as notebooks (dagstermill engine, papermill engine) and as
+`.py` script processes.
 
-One process group holds 20 processes running `notebooks/bench/empty.ipynb`, 5 per tier with
-process `prir` 1..4 (no dependency rows: the order comes from the priorities alone, as in
-`tests/fixtures/tiers.sql`).  The stream runs with the real `dagster job execute` CLI and the
-project's executor (Dagster's multiprocess executor, scoped); every figure comes from the
-run's event log:
+One process group holds 20 processes, 5 per tier with process `prir` 1..4 (no dependency rows:
+the order comes from the priorities alone, as in `tests/fixtures/tiers.sql`): `bench_latency`
+runs `notebooks/bench/empty.ipynb`, `bench_latency_py` runs `notebooks/bench/stamp.py`.  Each
+stream runs with the real `dagster job execute` CLI and the project's executor (Dagster's
+multiprocess executor, scoped); every figure comes from the run's event log:
 
-- wall time RUN_START -> RUN_SUCCESS, against the sum of the steps' work
-  (STEP_START -> STEP_SUCCESS of each step);
-- the latency added per tier: last STEP_SUCCESS of tier k -> first STEP_START of tier k+1
-  (and -> first STEP_WORKER_STARTING, when the executor launched the next step), with the
-  priority-tier gate between the two tiers of 5 (issue 14) and when it ran;
-- how many steps ran at once (measured), against the executor's max_concurrent.
+- wall time RUN_START -> RUN_SUCCESS, against the sum of the steps' work (STEP_START ->
+  STEP_SUCCESS of each step) divided by the usable parallelism: each tier's steps packed
+  optimally on the executor's slots (5 equal steps on 2 slots take 3 step-times, not 2.5);
+- where the rest of the wall time goes: run start (RUN_START -> first STEP_START: executor,
+  forkserver, first step process), tier boundaries, inside tiers (step process starts between
+  waves, uneven steps), run end;
+- each step's start outside STEP_START..STEP_SUCCESS: launched -> STEP_START (fork from the
+  forkserver and instance; then definitions and resources).
 
-    .venv/bin/python bench/bench_stream_latency.py [--repeats 3] [--engine dagstermill]
+    .venv/bin/python bench/bench_stream_latency.py [--repeats 3]
+        [--variants dagstermill,papermill,script] [--baseline DIR] [--warm-ups 1]
+
+`--baseline DIR`: also run each variant with the llm_assets of DIR (a checkout of an earlier
+commit) first on the path of the Dagster commands, interleaved, for a before/after.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import itertools
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
@@ -34,38 +41,27 @@ from bench.bench_step import embedded_project, seed  # noqa: E402
 
 STREAM = "bench_latency"
 TIERS, PER_TIER = 4, 5
-
-
-DIRECT = "bench_latency_direct"  # the same tiers with direct tier edges (no gate)
+VARIANTS = {  # name: (stream, process prefix, environment)
+    "dagstermill": (STREAM, "lat", {"LLM_ASSETS_NOTEBOOK_ENGINE": "dagstermill"}),
+    "papermill": (STREAM, "lat", {"LLM_ASSETS_NOTEBOOK_ENGINE": "papermill"}),
+    "script": (f"{STREAM}_py", "latpy", {}),
+}
+LABELS = {"dagstermill": "notebooks, dagstermill engine (default)",
+          "papermill": "notebooks, papermill engine", "script": "`.py` script processes"}
 
 
 def _rows() -> str:
-    values = ", ".join(f"('lat_t{t}_p{i}', '{STREAM}_g', {t}, 'bench/empty.ipynb')"
-                       for t in range(1, TIERS + 1) for i in range(PER_TIER))
-    direct = ", ".join(f"('dir_t{t}_p{i}', '{DIRECT}_g', {t}, 'bench/empty.ipynb')"
-                       for t in range(1, TIERS + 1) for i in range(PER_TIER))
-    # in each tier of the direct stream, processes 1-4 depend on process 0: every boundary is
-    # 4 sinks x 1 source, 4 direct edges, which no gate would shorten
-    star = ", ".join(f"('dir_t{t}_p{i}', 'dir_t{t}_p0')"
-                     for t in range(1, TIERS + 1) for i in range(1, PER_TIER))
-    return (f"INSERT INTO cntl_af.cntl_cfg_strem (strem_nm) VALUES ('{STREAM}'), "
-            f"('{DIRECT}');\n"
-            f"INSERT INTO cntl_af.cntl_cfg_prcs_grp (prcs_grp, strem_nm, prir) "
-            f"VALUES ('{STREAM}_g', '{STREAM}', 1), ('{DIRECT}_g', '{DIRECT}', 1);\n"
-            f"INSERT INTO cntl_af.cntl_cfg_prcs (prcs_nm, prcs_grp, prir, nb_path_nm) "
-            f"VALUES {values}, {direct};\n"
-            f"INSERT INTO cntl_af.cntl_cfg_prcs_depn (prcs_nm, dpnd_prcs_nm) VALUES {star};")
-
-
-def _direct_gaps(env: dict) -> list[float]:
-    """Per-tier gaps of one run of the direct-edge stream."""
-    _, run_id = _execute(DIRECT, env)
-    steps = _events(env, run_id)[1]["steps"]
-    if any("__tier_" in key for key in steps):
-        raise RuntimeError(f"run {run_id}: the direct-edge stream got a tier gate")
-    tiers = [[steps[f"dir_t{t}_p{i}"] for i in range(PER_TIER)] for t in range(1, TIERS + 1)]
-    return [min(s["STEP_START"] for s in following) - max(s["STEP_SUCCESS"] for s in tier)
-            for tier, following in zip(tiers, tiers[1:], strict=False)]
+    sql = []
+    for stream, prefix, path in ((STREAM, "lat", "bench/empty.ipynb"),
+                                 (f"{STREAM}_py", "latpy", "bench/stamp.py")):
+        values = ", ".join(f"('{prefix}_t{t}_p{i}', '{stream}_g', {t}, '{path}')"
+                           for t in range(1, TIERS + 1) for i in range(PER_TIER))
+        sql += [f"INSERT INTO cntl_af.cntl_cfg_strem (strem_nm) VALUES ('{stream}');",
+                f"INSERT INTO cntl_af.cntl_cfg_prcs_grp (prcs_grp, strem_nm, prir) "
+                f"VALUES ('{stream}_g', '{stream}', 1);",
+                f"INSERT INTO cntl_af.cntl_cfg_prcs (prcs_nm, prcs_grp, prir, nb_path_nm) "
+                f"VALUES {values};"]
+    return "\n".join(sql)
 
 
 def _max_overlap(intervals: list[tuple[float, float]]) -> int:
@@ -74,6 +70,20 @@ def _max_overlap(intervals: list[tuple[float, float]]) -> int:
     for _, delta in points:  # an end sorts before a start at the same instant
         current += delta
         best = max(best, current)
+    return best
+
+
+def optimal_makespan(durations: list[float], slots: int) -> float:
+    """The shortest time `slots` parallel slots need for these steps, each on one slot
+    (exact: every assignment is tried; a tier has 5 steps)."""
+    if slots >= len(durations):
+        return max(durations, default=0.0)
+    best = float("inf")
+    for assignment in itertools.product(range(slots), repeat=len(durations)):
+        loads = [0.0] * slots
+        for slot, duration in zip(assignment, durations, strict=True):
+            loads[slot] += duration
+        best = min(best, max(loads))
     return best
 
 
@@ -92,163 +102,131 @@ def _max_concurrent(env: dict, run_id: str) -> tuple[int, str]:
                                  "default, the CPU count")
 
 
-# what a step process does first (DagsterInstance.from_ref), in a fresh process that has
-# imported what the executor's forkserver preloads (llm_assets/factory/scope.py), optionally
-# with the Postgres storage modules too
-INSTANCE_START = r"""
-import importlib, json, os, sys, time
-from llm_assets.defs.executor import PRELOAD_MODULES
-for name in (*PRELOAD_MODULES, *sys.argv[1:]):
-    importlib.import_module(name)
-import dagster as dg
-from dagster._core.instance.ref import InstanceRef
-ref = InstanceRef.from_dir(os.environ["DAGSTER_HOME"])
-started = time.perf_counter()
-dg.DagsterInstance.from_ref(ref).dispose()
-print(json.dumps(time.perf_counter() - started))
-"""
-EXTRA_PRELOAD = ("dagster_postgres", "sqlalchemy.dialects.postgresql.psycopg2")
+def one_run(env: dict, variant: str) -> dict:
+    stream, prefix, extra = VARIANTS[variant]
+    cmd, run_id = _execute(stream, {**env, **extra})
+    run_level, data = _events(env, run_id)
+    steps = data["steps"]
+    slots, source = _max_concurrent(env, run_id)
+    tiers = [[steps[f"{prefix}_t{t}_p{i}"] for i in range(PER_TIER)]
+             for t in range(1, TIERS + 1)]
+    works = [[s["STEP_SUCCESS"] - s["STEP_START"] for s in tier] for tier in tiers]
+    spans = [max(s["STEP_SUCCESS"] for s in t) - min(s["STEP_START"] for s in t) for t in tiers]
+    ideals = [optimal_makespan(w, slots) for w in works]
+    gaps = []
+    for tier, following in zip(tiers, tiers[1:], strict=False):
+        gap = min(s["STEP_START"] for s in following) - max(s["STEP_SUCCESS"] for s in tier)
+        if gap < 0:
+            raise RuntimeError(f"run {run_id}: a tier started {-gap:.2f} s before the previous "
+                               "tier ended: priority order broken")
+        gaps.append(gap)
+    every = [s for t in tiers for s in t]
+    wall = run_level["RUN_SUCCESS"] - run_level["RUN_START"]
+    work = sum(map(sum, works))
+    return {
+        "cmd": cmd, "wall": wall, "work": work, "ideal": sum(ideals), "perfect": work / slots,
+        "ratio": wall / sum(ideals), "ratio_perfect": wall / (work / slots),
+        "run_start": min(s["STEP_START"] for s in every) - run_level["RUN_START"],
+        "gaps": sum(gaps), "gap": gaps, "inside": sum(spans) - sum(ideals),
+        "run_end": run_level["RUN_SUCCESS"] - max(s["STEP_SUCCESS"] for s in every),
+        "start": [s["STEP_START"] - s["STEP_WORKER_STARTING"] for s in every],
+        "fork": [s["STEP_WORKER_STARTED"] - s["STEP_WORKER_STARTING"] for s in every],
+        "plan": [s["STEP_START"] - s["STEP_WORKER_STARTED"] for s in every],
+        "step": [w for t in works for w in t],
+        "par": _max_overlap([(s["STEP_START"], s["STEP_SUCCESS"]) for s in every]),
+        "limit": (slots, source),
+    }
 
 
-def instance_start(env: dict, repeats: int) -> dict[str, list[float]]:
-    out = {"as now": [], "+ postgres storage": []}
+def measure(env: dict, repeats: int, variants: list[str], baseline: str | None,
+            warm_ups: int = 1) -> dict:
+    runs = {}
+    setups = [(v, "") for v in variants]
+    if baseline:
+        path = os.pathsep.join(p for p in (baseline, env.get("PYTHONPATH")) if p)
+        setups += [(v, path) for v in variants]
+    for _ in range(warm_ups):
+        for variant, path in setups:  # warm-up, not measured: first kernel, page cache
+            one_run({**env, "PYTHONPATH": path} if path else env, variant)
     for _ in range(repeats):
-        for label, extra in (("as now", ()), ("+ postgres storage", EXTRA_PRELOAD)):
-            proc = subprocess.run([sys.executable, "-c", INSTANCE_START, *extra], env=env,
-                                  cwd=ROOT, capture_output=True, text=True, timeout=300,
-                                  check=True)
-            out[label].append(json.loads(proc.stdout.splitlines()[-1]))
-    return out
+        for variant, path in setups:  # interleaved: each sees the same machine load
+            run_env = {**env, "PYTHONPATH": path} if path else env
+            runs.setdefault((variant, bool(path)), []).append(one_run(run_env, variant))
+    return runs
 
 
-def measure(env: dict, repeats: int) -> dict:
-    r = {k: [] for k in ("cmd", "wall", "work", "gap_start", "gap_launch", "gap_started",
-                         "tier", "par_step", "par_worker", "fork", "plan", "gate_wait",
-                         "gate_run", "gate_next", "gate_worker", "direct")}
-    for _ in range(repeats):
-        r["direct"] += _direct_gaps(env)  # interleaved with the gated stream's runs
-        cmd, run_id = _execute(STREAM, env)
-        run_level, data = _events(env, run_id)
-        gates = {key: data["steps"].pop(key) for key in list(data["steps"])
-                 if key.startswith(f"{STREAM}__tier_")}
-        if len(gates) != TIERS - 1:
-            raise RuntimeError(f"run {run_id}: expected {TIERS - 1} tier gates, got "
-                               f"{sorted(gates)}")
-        steps = data["steps"]
-        r["cmd"].append(cmd)
-        r["wall"].append(run_level["RUN_SUCCESS"] - run_level["RUN_START"])
-        r["work"].append(sum(s["STEP_SUCCESS"] - s["STEP_START"] for s in steps.values()))
-        tiers = [[steps[f"lat_t{t}_p{i}"] for i in range(PER_TIER)]
-                 for t in range(1, TIERS + 1)]
-        for number, (tier, following) in enumerate(zip(tiers, tiers[1:], strict=False), 2):
-            done = max(s["STEP_SUCCESS"] for s in tier)
-            gap = min(s["STEP_START"] for s in following) - done
-            if gap < 0:
-                raise RuntimeError(f"run {run_id}: a tier started {-gap:.2f} s before the "
-                                   "previous tier ended: priority order broken")
-            first = min(following, key=lambda s: s["STEP_START"])
-            gate = gates[f"{STREAM}__tier_1_{number}"]
-            r["gate_wait"].append(gate["STEP_START"] - done)
-            r["gate_run"].append(gate["STEP_SUCCESS"] - gate["STEP_START"])
-            r["gate_next"].append(first["STEP_WORKER_STARTING"] - gate["STEP_SUCCESS"])
-            r["gate_worker"].append(int("STEP_WORKER_STARTING" in gate))
-            r["gap_start"].append(gap)
-            r["gap_launch"].append(first["STEP_WORKER_STARTING"] - done)
-            r["gap_started"].append(first["STEP_WORKER_STARTED"] - done)
-        r["fork"] += [s["STEP_WORKER_STARTED"] - s["STEP_WORKER_STARTING"] for s in steps.values()]
-        r["plan"] += [s["STEP_START"] - s["STEP_WORKER_STARTED"] for s in steps.values()]
-        r["tier"] += [max(s["STEP_SUCCESS"] for s in t) - min(s["STEP_START"] for s in t)
-                      for t in tiers]
-        r["par_step"].append(_max_overlap([(s["STEP_START"], s["STEP_SUCCESS"])
-                                           for s in steps.values()]))
-        r["par_worker"].append(_max_overlap([(s["STEP_WORKER_STARTING"], s["STEP_SUCCESS"])
-                                             for s in steps.values()]))
-        r["limit"] = _max_concurrent(env, run_id)
-    r["instance"] = instance_start(env, max(repeats, 3))
-    return r
+def _collect(runs: list[dict], key: str) -> list[float]:
+    values = []
+    for run in runs:
+        values += run[key] if isinstance(run[key], list) else [run[key]]
+    return values
 
 
-def report(r: dict, repeats: int, engine: str, load: tuple[float, float]) -> list[str]:
+ROWS = (
+    ("whole `dagster job execute`", "cmd"),
+    ("run wall time (RUN_START -> RUN_SUCCESS)", "wall"),
+    ("sum of the 20 steps' work (STEP_START -> STEP_SUCCESS)", "work"),
+    ("work / usable parallelism: each tier's steps packed optimally on the slots", "ideal"),
+    ("work / slots (perfect packing, ignores the tiers)", "perfect"),
+    ("**wall / (work / usable parallelism)** (target <= 1.3)", "ratio"),
+    ("wall / (work / slots)", "ratio_perfect"),
+    ("wall beyond usable parallelism: run start (RUN_START -> first STEP_START)", "run_start"),
+    ("... tier boundaries (last STEP_SUCCESS -> first STEP_START of the next tier, 3 boundaries)",
+     "gaps"),
+    ("added per tier (issue 8: under 1 s): each boundary", "gap"),
+    ("... inside tiers (tier span - its optimal packing: step process starts between waves, "
+     "uneven steps)", "inside"),
+    ("... run end (last STEP_SUCCESS -> RUN_SUCCESS)", "run_end"),
+    ("one step's work (STEP_START -> STEP_SUCCESS), every step", "step"),
+    ("**one step's start outside its work** (worker launched -> STEP_START), every step",
+     "start"),
+    ("... of which fork from the forkserver + instance (-> STEP_WORKER_STARTED)", "fork"),
+    ("... of which definitions + resources (-> STEP_START)", "plan"),
+)
+
+
+def report(runs: dict, repeats: int, variants: list[str], baseline: str | None,
+           load: tuple[float, float], warm_ups: int = 1) -> list[str]:
     m = statistics.median
-    limit, source = r["limit"]
-    ideal = [w / limit for w in r["work"]]
-    per_tier_beyond = [(wall - w / limit) / TIERS for wall, w in zip(r["wall"], r["work"],
-                                                                      strict=True)]
-    engine_note = "" if engine == "dagstermill" else f" --engine {engine}"
-    out = ["## Stream latency\n",
+    columns = [(v, False) for v in variants] + ([(v, True) for v in variants] if baseline
+                                                else [])
+    slots, source = next(iter(runs.values()))[0]["limit"]
+    options = "" if variants == list(VARIANTS) else f" --variants {','.join(variants)}"
+    options += f" --baseline {baseline}" if baseline else ""
+    options += f" --warm-ups {warm_ups}" if warm_ups != 1 else ""
+    out = ["## Stream latency and wall time\n",
            f"Command: `.venv/bin/python bench/bench_stream_latency.py --repeats {repeats}"
-           f"{engine_note}`\n",
-           f"The stream `{STREAM}`: one process group, 20 processes running "
-           f"`notebooks/bench/empty.ipynb` ({engine} engine), 5 per tier with process `prir` "
-           f"1-4 and no dependency rows, run by `dagster job execute -m llm_assets.definitions "
-           f"-j {STREAM}`. Each tier boundary (5 x 5 processes) has a priority-tier gate "
-           f"(`{STREAM}__tier_1_2` ...: 10 ordering edges instead of 25), which the executor "
-           f"runs in the run worker. Median (min-max) over {repeats} runs; per-tier gaps over "
-           f"the 3 tier boundaries of every run.\n",
-           "| measure | seconds |", "|---|---|",
-           f"| whole `dagster job execute` | {_fmt(r['cmd'])} |",
-           f"| run wall time (RUN_START -> RUN_SUCCESS) | {_fmt(r['wall'])} |",
-           f"| sum of the 20 steps' work (STEP_START -> STEP_SUCCESS) | {_fmt(r['work'])} |",
-           f"| sum of work / {limit} slots (perfect packing) | {_fmt(ideal)} |",
-           f"| one tier, first STEP_START -> last STEP_SUCCESS | {_fmt(r['tier'])} |",
-           f"| **added per tier**: last STEP_SUCCESS of tier k -> first STEP_START of tier k+1 "
-           f"| **{_fmt(r['gap_start'])}** |",
-           f"| the same, stream `{DIRECT}`: 4 tiers of 5 with direct tier edges (processes "
-           f"1-4 of each tier depend on its process 0: 4 x 1 edges per boundary, no gate), "
-           f"runs interleaved | {_fmt(r['direct'])} |",
-           f"| of which: -> the tier gate's STEP_START | {_fmt(r['gate_wait'])} |",
-           f"| of which: the tier gate, STEP_START -> STEP_SUCCESS (in the run worker; "
-           f"{sum(r['gate_worker'])} of {len(r['gate_worker'])} gates launched a step process) "
-           f"| {_fmt(r['gate_run'])} |",
-           f"| of which: gate's STEP_SUCCESS -> next tier's first worker launched | "
-           f"{_fmt(r['gate_next'])} |",
-           f"| of which: -> that step's worker launched (STEP_WORKER_STARTING) | "
-           f"{_fmt(r['gap_launch'])} |",
-           f"| of which: -> that step's worker started (STEP_WORKER_STARTED) | "
-           f"{_fmt(r['gap_started'])} |",
-           f"| every step: worker launched -> worker started (fork from the forkserver, "
-           f"instance from its ref) | {_fmt(r['fork'])} |",
-           f"| every step: worker started -> STEP_START (execution plan: rebuild of the run's "
-           f"scoped definitions, resources) | {_fmt(r['plan'])} |",
-           f"| (wall - work / {limit}) / {TIERS} tiers: everything beyond perfect packing, per "
-           f"tier | {_fmt(per_tier_beyond)} |",
-           "",
-           f"Steps in parallel: at most {max(r['par_step'])} steps between STEP_START and "
-           f"STEP_SUCCESS at once (at most {max(r['par_worker'])} counting from the step "
-           f"worker's launch); the executor's max_concurrent is {limit}, {source}. With 5 "
-           f"steps per tier on {limit} slots, each tier runs in {-(-PER_TIER // limit)} waves "
-           f"and its last wave leaves slots idle, so wall time exceeds work / {limit} even "
-           "without any added latency; each step's worker start (before its STEP_START, "
-           f"{m(r['fork']) + m(r['plan']):.2f} s median) is not counted as work either.\n"]
-    gap = m(r["gap_start"])
-    verdict = "met" if gap < 1 else "**NOT met**"
-    launch, started = m(r["gap_launch"]), m(r["gap_started"])
-    gate_verdict = "met" if gap < 0.35 else "**NOT met**"
-    out.append(f"Target (under 1 s added per tier; the original framework polled every 10 s): "
-               f"{verdict}: {gap:.2f} s median, worst {max(r['gap_start']):.2f} s. Target of "
-               f"the tier gates (issue 14: under 0.35 s per tier, 0.29 s before the gates): "
-               f"{gate_verdict} (the direct-edge stream in the same run: "
-               f"{m(r['direct']):.2f} s). The executor runs the gate in the run worker "
-               f"({m(r['gate_wait']) + m(r['gate_run']):.2f} s after the tier ends, no step "
-               f"process) and launches the next tier's worker {launch:.2f} s after the tier "
-               f"ends (no polling); the step process is running {started - launch:.2f} s later "
-               f"(fork, instance) and reaches STEP_START {gap - started:.2f} s after that "
-               "(execution plan and resources of the run's scoped definitions): the gap is "
-               "the cost of starting one step process, which is CPU-bound and grows with the "
-               "machine's load.\n")
-    inst = r["instance"]
-    out += ["Where a step process's start goes: its first `DagsterInstance.from_ref` (the "
-            "first thing a step worker does, before STEP_WORKER_STARTED), timed in a fresh "
-            "process that imported what the forkserver preloads "
-            "(`llm_assets/factory/scope.py` PRELOAD_MODULES):\n",
-            "| forkserver preload | first `DagsterInstance.from_ref` s |", "|---|---|",
-            f"| as now | {_fmt(inst['as now'])} |",
-            f"| as now + `{'`, `'.join(EXTRA_PRELOAD)}` | {_fmt(inst['+ postgres storage'])} |",
-            "", f"Preloading the Postgres storage modules would save about "
-            f"{m(inst['as now']) - m(inst['+ postgres storage']):.2f} s of every step's start "
-            "(measured here, not applied: the instance's storage imports them in each step "
-            "process).\n"]
-    out.append(f"(1-minute load average at the start -> end: {load[0]:.2f} -> {load[1]:.2f}; "
+           f"{options}`\n",
+           f"The streams `{STREAM}` (20 processes running `notebooks/bench/empty.ipynb`) and "
+           f"`{STREAM}_py` (20 running `notebooks/bench/stamp.py`), 5 per tier with process "
+           f"`prir` 1-4 and no dependency rows, run by `dagster job execute -m "
+           f"llm_assets.definitions -j <stream>`. Median (min-max) over {repeats} interleaved "
+           "runs per column; per-step rows over every step of those runs. "
+           f"Executor slots: {slots}, {source}.\n"]
+    head = "| measure (s) | " + " | ".join(
+        LABELS[v] + (" **before**" if before else "") for v, before in columns) + " |"
+    out += [head, "|---|" + "---|" * len(columns)]
+    for label, key in ROWS:
+        out.append(f"| {label} | " + " | ".join(
+            _fmt(_collect(runs[c], key)) for c in columns) + " |")
+    out.append("| steps running at once (max) | " + " | ".join(
+        str(max(r["par"] for r in runs[c])) for c in columns) + " |")
+    out.append("")
+    for variant, before in columns:
+        if before:
+            continue
+        r = runs[(variant, False)]
+        ratio = m(_collect(r, "ratio"))
+        line = (f"- {LABELS[variant]}: wall / (work / usable parallelism) **{ratio:.2f}** "
+                f"({'met' if ratio <= 1.3 else '**NOT met**'}, target <= 1.3); one step's "
+                f"start outside its work {m(_collect(r, 'start')):.2f} s")
+        if baseline:
+            was = m(_collect(runs[(variant, True)], "start"))
+            now = m(_collect(r, "start"))
+            line += (f" against {was:.2f} s before (x{now / was:.2f}: "
+                     f"{'halved or better' if now <= was / 2 else '**not halved**'})")
+        out.append(line + ".")
+    out.append(f"\n(1-minute load average at the start -> end: {load[0]:.2f} -> {load[1]:.2f}; "
                f"{os.cpu_count()} cores)")
     return out
 
@@ -256,15 +234,23 @@ def report(r: dict, repeats: int, engine: str, load: tuple[float, float]) -> lis
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--engine", choices=("dagstermill", "papermill"), default="dagstermill")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--baseline", default=None,
+                        help="a checkout of earlier code to measure the same way (before)")
+    parser.add_argument("--warm-ups", type=int, default=1,
+                        help="unmeasured runs of each column first (first kernel, page cache)")
     args = parser.parse_args()
+    variants = [v for v in args.variants.split(",") if v]
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        parser.error(f"unknown variant(s) {unknown}; known: {', '.join(VARIANTS)}")
     with embedded_project("llm-assets-bench-latency-") as (env, _home, url):
-        env["LLM_ASSETS_NOTEBOOK_ENGINE"] = args.engine
         seed(url, 0, _rows())
         start = os.getloadavg()[0]
-        results = measure(env, args.repeats)
+        runs = measure(env, args.repeats, variants, args.baseline, args.warm_ups)
         load = (start, os.getloadavg()[0])
-    print("\n".join(report(results, args.repeats, args.engine, load)))
+    print("\n".join(report(runs, args.repeats, variants, args.baseline, load,
+                            args.warm_ups)))
 
 
 if __name__ == "__main__":

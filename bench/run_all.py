@@ -64,6 +64,9 @@ BENCHMARKS = {
                  ["bench/bench_notebook.py", "--repeats", "1"], 1800),
     "stream_latency": (["bench/bench_stream_latency.py", "--repeats", "3"],
                        ["bench/bench_stream_latency.py", "--repeats", "1"], 1800),
+    # issue 14: the latency a priority-tier gate adds between tiers, against direct edges
+    "tier_gates": (["bench/bench_tier_gates.py", "--repeats", "3"],
+                   ["bench/bench_tier_gates.py", "--repeats", "1"], 1800),
     "log_mirror": (["bench/bench_log_mirror.py"],
                    ["bench/bench_log_mirror.py", "--runs", "100"], 900),
     "ai": (["bench/bench_ai.py"], ["bench/bench_ai.py", "--quick"], 1800),

@@ -66,6 +66,18 @@ def keep_code_server_state(key: str, state: str) -> None:
         DefinitionsLoadContext.get().add_code_server_defs_state_info(key, state)
 
 
+def reconstructing() -> bool:
+    """True when Dagster is reconstructing the code location from a run's load data (a run
+    worker, a step process, a notebook kernel), not initializing it (a code server, `dg`)."""
+    from dagster._core.definitions.definitions_load_context import (
+        DefinitionsLoadContext,
+        DefinitionsLoadType,
+    )
+
+    return (DefinitionsLoadContext.is_set()
+            and DefinitionsLoadContext.get().load_type == DefinitionsLoadType.RECONSTRUCTION)
+
+
 def run_tagged_steps_in_process(tag: str) -> None:
     """Make Dagster's multiprocess executor run each step whose op carries the tag `tag` in
     the process that orchestrates the run (the run worker), as an in-process executor would,

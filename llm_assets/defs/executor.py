@@ -8,21 +8,39 @@ of processes.  They fork from a forkserver that has already imported Dagster, ll
 the notebook runner (about 1 s less per step on 2 cores); the forkserver keeps the
 environment it started with, so a second run with another scope in the same process (tests,
 `llm-assets run a b`) starts its steps with `spawn` instead of inheriting a stale scope.
+
+With the forkserver, the run also gets a kernel server (llm_assets.runtime.kernels): a child of
+the forkserver that keeps notebook kernels pre-started (one per step slot, while notebook
+steps remain), so a notebook step claims a ready kernel instead of starting one.
 """
 
 from __future__ import annotations
+
+import multiprocessing
+import os
 
 import dagster as dg
 
 from llm_assets.compat import run_tagged_steps_in_process
 from llm_assets.core.names import BARRIER_TAG
 from llm_assets.core.scope import Scope, export_scope, scope_for
+from llm_assets.runtime.kernels import KERNEL_PRELOAD, KernelServer, warm_kernels
 
 # imported once per run by the forkserver instead of once per step (imports only: nothing is
-# read at import): Dagster, llm_assets, what the notebook runner uses, the Postgres storage
+# read at import): Dagster, llm_assets (with what a step builds: the control-tables component,
+# the resources' backends), what the notebook runner uses, the Postgres storage of the
+# instance, and what a notebook kernel imports (its kernels are children of the forkserver)
 PRELOAD_MODULES = ("dagster", "llm_assets.definitions", "llm_assets.runtime.runner",
+                   "llm_assets.defs.control_tables_component", "llm_assets.backends.profile",
+                   "llm_assets.backends.datalake", "llm_assets.backends.llm",
+                   "llm_assets.backends.embeddings", "llm_assets.backends.vectorstore.pgvector",
                    "dagstermill.factory", "scrapbook", "nbconvert",
-                   "dagster_postgres", "sqlalchemy.dialects.postgresql.psycopg2")
+                   "dagster_postgres", "sqlalchemy.dialects.postgresql.psycopg2",
+                   "psycopg2.extras", "upath.core", "upath.implementations.local",
+                   "fsspec.implementations.local", "dotenv", "tomlkit",
+                   "watchdog.observers.polling",
+                   *KERNEL_PRELOAD)
+NOTEBOOK_KIND = "ipynb"  # the asset kind of a notebook process (llm_assets/defs/assets.py)
 
 _forkserver_scope: list[Scope] = []  # the scope the forkserver of this process started with
 
@@ -41,17 +59,69 @@ def _start_method(config: dict, scope: Scope) -> dict:
     return {"forkserver": {"preload_modules": list(PRELOAD_MODULES)}}
 
 
+def step_slots(config: dict) -> int:
+    """How many steps Dagster's multiprocess executor runs at once (its own rule)."""
+    configured = config.get("max_concurrent") or os.environ.get(
+        "DAGSTER_MULTIPROCESS_EXECUTOR_MAX_CONCURRENT")
+    return int(configured) if configured else multiprocessing.cpu_count()
+
+
+class KernelServingExecutor(dg.Executor):
+    """Dagster's multiprocess executor, plus the run's kernel server from just before the
+    first step starts until the last one ended."""
+
+    def __init__(self, inner: dg.Executor, slots: int):
+        self._inner = inner
+        self._slots = slots
+
+    @property
+    def retries(self):
+        return self._inner.retries
+
+    @property
+    def step_dependency_config(self):
+        return self._inner.step_dependency_config
+
+    def execute(self, plan_context, execution_plan):
+        server = None
+        try:
+            for event in self._inner.execute(plan_context, execution_plan):
+                if server is None:  # the executor has set the forkserver's preload by now
+                    server = _kernel_server(plan_context, execution_plan, self._slots)
+                yield event
+        finally:
+            if server is not None:
+                server.stop()
+
+
+def _kernel_server(plan_context, execution_plan, slots: int) -> KernelServer:
+    job = plan_context.job.get_definition()
+    notebooks = sum(1 for key in execution_plan.step_keys_to_execute
+                    if job.asset_layer.has(dg.AssetKey(key))
+                    and NOTEBOOK_KIND in job.asset_layer.get(dg.AssetKey(key)).kinds)
+    recon_job = plan_context.reconstructable_job.with_repository_load_data(
+        execution_plan.repository_load_data)
+    server = KernelServer(plan_context.run_id, budget=notebooks,
+                          warm=min(warm_kernels(slots), notebooks), recon_job=recon_job)
+    server.start(multiprocessing.get_context("forkserver"))
+    return server
+
+
 def _create(init_context: dg.InitExecutorContext) -> dg.Executor:
     run_tagged_steps_in_process(BARRIER_TAG)  # tier gates: no step process of their own
     scope = run_scope(init_context.job)
     export_scope(scope)
     config = dict(init_context.executor_config)
-    config["start_method"] = _start_method(config, scope)
+    start_method = _start_method(config, scope)
+    config["start_method"] = start_method
     stock = dg.multiprocess_executor
     assert stock.executor_creation_fn is not None
-    return stock.executor_creation_fn(dg.InitExecutorContext(
+    executor = stock.executor_creation_fn(dg.InitExecutorContext(
         job=init_context.job, executor_def=init_context.executor_def, executor_config=config,
         instance=init_context.instance))
+    if "forkserver" not in start_method:  # spawn: no preloaded interpreter to fork
+        return executor
+    return KernelServingExecutor(executor, step_slots(config))
 
 
 def executor_definition() -> dg.ExecutorDefinition:

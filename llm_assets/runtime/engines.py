@@ -18,6 +18,8 @@ from llm_assets.core.models import Process
 from llm_assets.core.names import SCOPE_PROCESSES_ENV
 from llm_assets.core.params import notebook_variables
 from llm_assets.core.scope import scoped_env
+from llm_assets.runtime import html_render
+from llm_assets.runtime.kernels import kernel_manager_class
 
 
 def _injected_source(params: dict, out_dir: Path, inputs_file: Path | None) -> str:
@@ -73,29 +75,50 @@ def prepare_notebook(source: Path, params: dict, out_dir: Path, target: Path,
 def run_with_dagstermill(context, process: Process, prepared: Path, work: Path,
                           inputs: dict) -> Path:
     """The dagstermill engine: the kernel rebuilds the Dagster context of the step (only this
-    process, plus the run's selection or step list, which its execution plan names)."""
-    from dagstermill.factory import execute_notebook
+    process, plus the run's selection or step list, which its execution plan names).  The
+    kernel is a pre-started one of the run when there is one (llm_assets.runtime.kernels)."""
+    from llm_assets.runtime.dagstermill_exec import execute_notebook
 
     step_context = (context.op_execution_context if hasattr(context, "op_execution_context")
                     else context).get_step_execution_context()
     selection = {k.to_user_string() for k in (context.run.asset_selection or ())}
     selection |= set(context.run.step_keys_to_execute or ())
-    with scoped_env(SCOPE_PROCESSES_ENV, {process.prcs_nm} | selection):
-        return Path(execute_notebook(step_context, name=process.prcs_nm,
-                                     save_notebook_on_failure=False,
-                                     notebook_path=str(prepared), output_notebook_dir=str(work),
-                                     inputs=inputs))
+    manager = _kernels(context)
+    try:
+        with scoped_env(SCOPE_PROCESSES_ENV, {process.prcs_nm} | selection):
+            return execute_notebook(step_context, prepared, work, inputs,
+                                    kernel_manager_class=manager)
+    finally:
+        _log_kernel(context, manager)
 
 
-def run_with_papermill(prepared: Path, work: Path) -> Path:
+def run_with_papermill(prepared: Path, work: Path, context) -> Path:
     """The papermill engine: the notebook runs in a kernel that gets only its parameters and
     upstream values (no Dagster context to rebuild), like the original framework's runs."""
     import papermill
 
     executed = work / f"{prepared.stem}-out.ipynb"
-    papermill.execute_notebook(str(prepared), str(executed), kernel_name="python3",
-                               progress_bar=False, log_output=False)
+    manager = _kernels(context)
+    try:
+        papermill.execute_notebook(str(prepared), str(executed), kernel_name="python3",
+                                   progress_bar=False, log_output=False,
+                                   kernel_manager_class=manager)
+    finally:
+        _log_kernel(context, manager)
     return executed
+
+
+def _kernels(context):
+    """The step's kernel manager: a pre-started kernel of the run when there is one; the
+    HTML renderer is prepared while the kernel runs."""
+    run_id = context.run.run_id
+    return kernel_manager_class(run_id, lambda: html_render.warm_up(run_id))
+
+
+def _log_kernel(context, manager) -> None:
+    for claimed in manager.claims:
+        context.log.debug(f"notebook kernel: pre-started kernel pid {claimed['pid']} (ready "
+                          f"{claimed['warm_s']:.2f} s before this step claimed it)")
 
 
 def _storage_database() -> str:

@@ -19,12 +19,10 @@ def run_key_prefix(stream: str, process: str, run_id: str) -> str:
     return f"runs/{stream}/{process}/{run_id}"
 
 
-def html(ipynb: bytes) -> bytes:
-    import nbformat
-    from nbconvert import HTMLExporter
+def html(ipynb: bytes, run_id: str | None = None) -> bytes:
+    from llm_assets.runtime.html_render import render
 
-    body, _ = HTMLExporter().from_notebook_node(nbformat.reads(ipynb.decode(), as_version=4))
-    return body.encode()
+    return render(ipynb, run_id)
 
 
 STORE_ERROR = "_store_error"
@@ -57,7 +55,7 @@ def store_notebook(context, datalake, prefix: str, process: str, executed: Path 
         return {"executed_notebook": dg.MetadataValue.path(str(kept)),
                 STORE_ERROR: f"{err} The executed notebook is kept at {kept}"}
     try:
-        datalake.put_bytes(html_key, html(data))
+        datalake.put_bytes(html_key, html(data, context.run.run_id))
     except Exception as err:  # noqa: BLE001 - rendering is best effort; the .ipynb is kept
         context.log.warning(f"could not render {nb_key} as HTML: {err}")
         return {"executed_notebook": dg.MetadataValue.url(datalake.url(nb_key))}

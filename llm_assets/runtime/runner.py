@@ -109,7 +109,7 @@ class ProcessRunner:
             executed: Path | None = None
             try:
                 if engine == "papermill":
-                    executed = engines.run_with_papermill(prepared, work)
+                    executed = engines.run_with_papermill(prepared, work, context)
                 else:
                     executed = engines.run_with_dagstermill(context, process, prepared, work,
                                                             inputs)

@@ -62,6 +62,21 @@ def test_load_context_state_helpers():
         assert not compat.code_server_state_unavailable(key)
 
 
+def test_reconstructing_tells_a_runs_reconstruction_from_an_initialization():
+    from dagster._core.definitions.definitions_load_context import (
+        DefinitionsLoadContext,
+        DefinitionsLoadType,
+    )
+    from dagster._core.definitions.repository_definition import RepositoryLoadData
+
+    load_data = RepositoryLoadData(cacheable_asset_data={}, reconstruction_metadata={})
+    with DefinitionsLoadContext.scoped(
+            DefinitionsLoadContext(DefinitionsLoadType.RECONSTRUCTION, load_data)):
+        assert compat.reconstructing()
+    with DefinitionsLoadContext.scoped(DefinitionsLoadContext(DefinitionsLoadType.INITIALIZATION)):
+        assert not compat.reconstructing()
+
+
 def test_initialized_job_carries_the_locations_load_data(tmp_path, monkeypatch):
     (tmp_path / "compat_location.py").write_text(
         "import dagster as dg\n"
