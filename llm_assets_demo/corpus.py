@@ -2,7 +2,10 @@
 
 Every fact sentence carries a seeded value and has a question whose answer it is; the
 label of a question is the document and the key strings a chunk must contain to answer it
-(`Question.keys`), so labels hold whatever the chunk size, overlap or chunker.
+(`Question.keys`), so labels hold whatever the chunk size, overlap or chunker, and the seeded
+value a correct answer states (`Question.value`).  `UNANSWERABLE` questions ask, in the
+same words a customer would use, for facts no source states (a near miss of a stated fact
+or a plausible bank question): the right answer is "not found in the sources".
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ BANK = "Northwind Bank"
 class Question:
     qid: str
     question: str
-    document: str
+    document: str  # "" for an unanswerable question
     keys: tuple[str, ...]
+    value: str = ""  # the seeded value a correct answer states ("" when unanswerable)
 
 
 @dataclass(frozen=True)
@@ -228,10 +232,37 @@ def pdf_document(name: str, rng: random.Random) -> tuple[str, list, list[Questio
         blocks.append(("heading", section.heading))
         blocks.append(("body", _fill(rng, section.topic, 4)))
         for template, question, choices in section.facts:
-            sentence = template.format(v=_render_value(rng.choice(choices)))
+            value = _render_value(rng.choice(choices))
+            sentence = template.format(v=value)
             blocks.append(("body", sentence + " " + _fill(rng, section.topic, 2)))
             qid = f"{name.split('.')[0]}-{len(questions) + 1:02d}"
-            questions.append(Question(qid, question, name, (sentence,)))
+            questions.append(Question(qid, question, name, (sentence,), value))
         blocks.append(("body", _fill(rng, section.topic, 5)))
         blocks.append(("body", _fill(rng, section.topic, 3)))
     return title, blocks, questions
+
+
+# Asked like the labelled questions; no source states the answer (several are near misses of
+# a stated fact: another card, another branch, another attribute of the same benefit).
+UNANSWERABLE = (
+    "What is the interest rate on a 30-year fixed mortgage?",
+    "How much is the annual fee for the Gold card?",
+    "What are the opening hours of the Boston branch?",
+    "What is the fee for an international wire transfer?",
+    "What interest rate does a savings account earn?",
+    "What is the overdraft limit on a checking account?",
+    "What is the foreign transaction fee on the Diamond card?",
+    "What is the deductible for rental car collision damage?",
+    "How long does a balance transfer take to complete?",
+    "What is the minimum age to apply for a card?",
+    "Which airlines are partners of the rewards portal?",
+    "What is the fee for a cashier's check?",
+    "What is the daily ATM withdrawal limit?",
+    "How much is the monthly maintenance fee on a checking account?",
+    "What is the credit limit of a new Classic card?",
+)
+
+
+def unanswerable() -> list[Question]:
+    return [Question(f"unanswerable-{n:02d}", text, "", ())
+            for n, text in enumerate(UNANSWERABLE, start=1)]

@@ -87,7 +87,7 @@ def doc_qa_files(size: Scale, seed: int = DEFAULT_SEED) -> dict[str, bytes]:
         data, found = texts[name](_rng(seed, name))
         files[f"raw/doc_qa/txt/{name}"] = data
         questions += found
-    labels = [asdict(q) for q in questions]
+    labels = [asdict(q) for q in questions + corpus.unanswerable()]
     files["raw/doc_qa/eval/questions.json"] = json.dumps(labels, indent=1).encode()
     return files
 

@@ -93,3 +93,25 @@ def per_customer_recall(customers: list[str], ranked: dict[str, list[str]],
                         fitting: dict[str, set[str]], k: int) -> dict[str, float]:
     return {c: metrics.set_recall([ranked[c]], [fitting[c]], k)
             for c in customers if fitting.get(c)}
+
+
+def compare_rankings(llm: dict[str, list[str]], retrieval: dict[str, list[str]],
+                     fitting: dict[str, set[str]], k: int = 5) -> dict:
+    """The LLM's ranking against the retrieval order it re-ranked, on the same customers,
+    against the fitting promotions the generator knows: recall@k and precision@1 (the top
+    pick fits)."""
+    both = [c for c in llm if fitting.get(c) and c in retrieval]
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values) if values else 0.0
+
+    def top_fits(order: dict[str, list[str]], c: str) -> float:
+        return float(bool(order[c]) and order[c][0] in fitting[c])
+
+    return {"compared": len(both),
+            "llm_recall_at_5": mean([metrics.set_recall([llm[c]], [fitting[c]], k)
+                                     for c in both]),
+            "retrieval_recall_at_5": mean([metrics.set_recall([retrieval[c]], [fitting[c]], k)
+                                           for c in both]),
+            "llm_precision_at_1": mean([top_fits(llm, c) for c in both]),
+            "retrieval_precision_at_1": mean([top_fits(retrieval, c) for c in both])}

@@ -53,7 +53,7 @@ def fee_schedule(rng: random.Random, dlm: str) -> tuple[bytes, list[Question]]:
             fee_code = f"FEE-{pcode}-{code}"
             rows.append([fee_code, product, fee, amount, f"Applies to {product} accounts"])
             questions.append(Question(f"fee_schedule-{fee_code}", question.format(p=product),
-                                      "fee_schedule.csv", (fee_code, amount)))
+                                      "fee_schedule.csv", (fee_code, amount), amount))
     return _csv(["fee_code", "product", "fee", "amount", "notes"], rows, dlm), questions
 
 
@@ -68,7 +68,7 @@ def branch_directory(rng: random.Random, dlm: str) -> tuple[bytes, list[Question
         rows.append([branch, f"{city} branch", address, hours, phone, services])
         questions.append(Question(f"branch_directory-{branch}",
                                   f"What are the opening hours of the {city} branch?",
-                                  "branch_directory.csv", (branch, hours)))
+                                  "branch_directory.csv", (branch, hours), hours))
     header = ["branch_id", "branch", "address", "opening_hours", "phone", "services"]
     return _csv(header, rows, dlm), questions
 
@@ -115,12 +115,14 @@ ANNOUNCEMENTS = (
 def _text_questions(name: str, entries, rng: random.Random, heading_fmt: str):
     lines, questions = [], []
     for number, (title, template, choices) in enumerate(entries, start=1):
-        body = template.format(v=rng.choice(choices), b=BANK)
+        value = rng.choice(choices)
+        body = template.format(v=value, b=BANK)
         lines.append(heading_fmt.format(n=number, t=title))
         lines.append(body)
         lines.append("")
         question = title if title.endswith("?") else f"What was announced about: {title}?"
-        questions.append(Question(f"{name.split('.')[0]}-{number:02d}", question, name, (body,)))
+        questions.append(Question(f"{name.split('.')[0]}-{number:02d}", question, name, (body,),
+                                  str(value)))
     return lines, questions
 
 

@@ -107,7 +107,7 @@ def test_model_name_typo_in_the_local_map_names_the_aliases(monkeypatch):
     monkeypatch.setenv("LLM_ASSETS_LOCAL_MODEL_MAP", '{"llama3.2:1b": "smolm2"}')
     with pytest.raises(ConfigError, match=r"local model 'smolm2': smolm2 does not exist; fix "
                                           r"LLM_ASSETS_LOCAL_MODEL_MAP \(aliases: minilm, "
-                                          r"smollm2, or a path\)"):
+                                          r"smollm2, gemma3, or a path\)"):
         resolve_local("llama3.2:1b", "gen")
     monkeypatch.setenv("LLM_ASSETS_LOCAL_MODEL_MAP", "{'llama3.2:1b': 'smollm2'}")
     with pytest.raises(ConfigError, match="LLM_ASSETS_LOCAL_MODEL_MAP is not valid JSON"):

@@ -41,6 +41,7 @@ class Completion:
     model: str
     completion_tokens: int
     seconds: float
+    prompt_tokens: int = 0
 
 
 def bounded_schema(schema, max_items: int, max_length: int):
@@ -166,7 +167,8 @@ class LocalLLM(_LLMBase):
                                            repeat_penalty=self.repeat_penalty, **extra)
         return Completion(text=out["choices"][0]["message"]["content"] or "", model=name,
                           completion_tokens=out["usage"]["completion_tokens"],
-                          seconds=time.perf_counter() - start)
+                          seconds=time.perf_counter() - start,
+                          prompt_tokens=out["usage"].get("prompt_tokens", 0))
 
 
 class OllamaLLM(_LLMBase):
@@ -198,4 +200,5 @@ class OllamaLLM(_LLMBase):
             self.timeout_seconds)
         return Completion(text=response.message.content or "", model=name,
                           completion_tokens=response.eval_count or 0,
-                          seconds=time.perf_counter() - start)
+                          seconds=time.perf_counter() - start,
+                          prompt_tokens=response.prompt_eval_count or 0)

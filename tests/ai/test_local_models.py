@@ -106,3 +106,28 @@ def test_resources_report_substitution_once_per_run():
                 if "runs as local model" in e.user_message and e.level == logging.WARNING]
     assert len([m for m in messages if "'mxbai-embed-large'" in m]) == 1
     assert len([m for m in messages if "'llama3.2:1b'" in m]) == 1
+
+
+@pytest.mark.parametrize("alias", ["smollm2", "gemma3"])
+def test_local_models_answer_grounded_by_quoting_a_retrieved_sentence(alias):
+    """doc_qa's grounded answer with each shipped model, for real: the grammar lets the
+    model only pick a sentence number, so the answer is a retrieved sentence verbatim."""
+    from llm_assets.backends.vectorstore.base import Hit
+    from llm_assets_demo import docqa, grounded
+
+    text = ("5. Disputing a transaction\nYou must dispute a transaction within 90 days of the "
+            "statement date on which it first appeared. While we investigate a dispute we "
+            "give a provisional credit within 10 business days. Notices are sent by e-mail.")
+    hits = [Hit(id="c1", doc="raw/doc_qa/pdf/agreement.pdf", index=3, text=text, score=1.0,
+                metadata={"file_type": "pdf", "page": 4})]
+    picked = [(u, 1.0) for u in grounded.units(hits)]
+    llm = LocalLLM(model_path=alias)
+    result = docqa.choose(llm, "How many days do I have to dispute a transaction?", hits,
+                          picked, None)
+    assert result["valid"] is True and result["model"] == alias
+    assert result["choice"] in range(len(picked) + 1)
+    if result["found"]:
+        assert result["answer"] == picked[result["choice"] - 1][0].text
+        assert result["citations"][0]["page"] == 4
+    else:
+        assert result["answer"] == grounded.NOT_FOUND and not result["citations"]

@@ -60,3 +60,9 @@ def test_substitution_is_reported_once_per_run(caplog):
     assert len(warnings) == 3
     assert "'llama3.2:1b' runs as local model 'smollm2'" in warnings[0]
     assert "'mxbai-embed-large' runs as local model 'minilm'" in warnings[2]
+
+
+def test_gemma3_alias_assembles_its_gguf_once():
+    path = model_map.local_path("gemma3")
+    assert path.suffix == ".gguf" and path.stat().st_size > 200 * 2**20
+    assert model_map.local_path("gemma3") == path  # assembled once, then reused

@@ -114,3 +114,31 @@ def test_embeddings_batches_and_dimension(ollama_server):
     assert emb.embed(["a"], "mxbai-embed-large") == vectors[:1]  # deterministic
     assert [len(b["input"]) for p, b in ollama_server.requests] == [2, 1, 1]
     assert emb.dimension("nomic-embed-text") == 768
+
+
+def test_grounded_answer_on_the_ollama_path_same_prompt_and_schema(ollama_server):
+    """doc_qa's grounded answer through Ollama: the schema sent as `format` is the local
+    path's grammar schema (an enum of sentence numbers); the answer quotes the chosen
+    sentence, 0 says not found, an out-of-range number is invalid and falls back."""
+    from llm_assets.backends.vectorstore.base import Hit
+    from llm_assets_demo import docqa, grounded
+
+    hits = [Hit(id="c1", doc="raw/doc_qa/txt/faq.txt", index=0, score=1.0,
+                text="Q1. How do I activate my card?\nIn the app; it takes 2 minutes.\n\n"
+                     "Q2. Can I choose my PIN?\nYes; a new PIN works after 30 minutes.",
+                metadata={"file_type": "txt"})]
+    picked = [(u, 1.0) for u in grounded.units(hits)]
+    llm = OllamaLLM(host=ollama_server.url, model="llama3.2:1b", retries=0)
+    ollama_server.replies = ['{"sentence": 2}', '{"sentence": 0}', '{"sentence": 7}']
+    got = docqa.choose(llm, "Can I choose my PIN?", hits, picked, "llama3.2:1b")
+    body = ollama_server.requests[-1][1]
+    assert body["format"] == docqa.choice_model(2).model_json_schema()
+    assert body["format"]["properties"]["sentence"]["enum"] == [0, 1, 2]
+    assert body["messages"] == docqa.messages("Can I choose my PIN?", [u.text for u, _ in picked])
+    assert got["found"] and got["valid"] and got["answer"] == picked[1][0].text
+    assert got["citations"][0]["chunk_id"] == "c1" and got["prompt_tokens"] == 10
+    refused = docqa.choose(llm, "Can I choose my PIN?", hits, picked, "llama3.2:1b")
+    assert not refused["found"] and refused["answer"] == grounded.NOT_FOUND
+    invalid = docqa.choose(llm, "Can I choose my PIN?", hits, picked, "llama3.2:1b")
+    assert invalid["valid"] is False and invalid["answered_by"] == "fallback"
+    assert invalid["answer"] == picked[0][0].text  # the best-scored sentence, still a quote

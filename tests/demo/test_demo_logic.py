@@ -88,25 +88,66 @@ def test_report_has_a_readable_chart():
     assert "T &lt;b&gt;" in html  # escaped
 
 
+DOC_QA = {"answer_accuracy": 0.9, "answerable_evaluated": 80, "answers_correct": 72,
+          "citation_precision": 0.97, "answers_given": 74, "answers_cited_precisely": 72,
+          "not_found_share": 0.8, "unanswerable_evaluated": 15, "unanswerable_not_found": 12}
+
+
 @pytest.mark.parametrize("values, passed", [
     ({"retrieval_recall_at_5": 0.9, "llm_valid_share": 0.6, "collection_count": 10}, True),
-    ({"retrieval_recall_at_5": 0.5, "llm_valid_share": 0.1, "collection_count": 12}, False),
+    ({"retrieval_recall_at_5": 0.5, "llm_valid_share": 0.1, "collection_count": 12,
+      "answer_accuracy": 0.5, "citation_precision": 0.9, "not_found_share": 0.7}, False),
 ])
 def test_checks_fail_below_thresholds(values, passed, monkeypatch):
-    m = {**values, "llm_outputs": 5, "llm_valid": 3, "expected_vectors": 10,
+    m = {**DOC_QA, **values, "llm_outputs": 5, "llm_valid": 3, "expected_vectors": 10,
          "distinct_chunk_ids": 10}
     outcomes = quality.outcomes("doc_qa", m)
-    assert set(outcomes) == set(quality.CHECKS)
+    assert set(outcomes) == set(quality.CHECKS["doc_qa"])
     assert all(o["passed"] for o in outcomes.values()) is passed
     assert any(o["passed"] for o in outcomes.values()) is passed
     monkeypatch.setenv("LLM_ASSETS_CHECK_DOC_QA_RETRIEVAL_RECALL_AT_5", "0.95")
     assert quality.outcomes("doc_qa", m)["retrieval_recall_at_5"]["threshold"] == 0.95
+    monkeypatch.setenv("LLM_ASSETS_CHECK_DOC_QA_ANSWER_ACCURACY", "0.95")
+    accuracy = quality.outcomes("doc_qa", {**m, "answer_accuracy": 0.9})["answer_accuracy"]
+    assert accuracy["threshold"] == 0.95 and not accuracy["passed"]
+
+
+def test_answer_checks_fail_when_nothing_was_measured():
+    m = {**DOC_QA, "retrieval_recall_at_5": 0.9, "llm_valid_share": 0.0, "llm_outputs": 0,
+         "collection_count": 1, "expected_vectors": 1, "distinct_chunk_ids": 1,
+         "answerable_evaluated": 0, "answers_given": 0, "unanswerable_evaluated": 0}
+    outcomes = quality.outcomes("doc_qa", m)
+    for name in ("answer_accuracy", "citation_precision", "not_found_share"):
+        assert not outcomes[name]["passed"] and outcomes[name]["description"], name
+
+
+@pytest.mark.parametrize("llm, retrieval, passed", [(0.9, 0.8, True), (0.73, 0.88, False)])
+def test_llm_ranking_is_checked_against_the_retrieval_order(llm, retrieval, passed):
+    m = {"retrieval_recall_at_5": 0.8, "llm_valid_share": 1.0, "llm_attempts": 20,
+         "collection_count": 1, "expected_vectors": 1, "distinct_chunk_ids": 1,
+         "llm_ranked_final_recall_at_5": llm, "llm_ranked_retrieval_recall_at_5": retrieval,
+         "llm_ranked_evaluated": 20}
+    check = quality.outcomes("promo_reco", m)["llm_beats_retrieval"]
+    assert check["passed"] is passed and check["severity"] == "WARN"
+    assert check["value"] == pytest.approx(llm - retrieval)
+
+
+def test_rankings_compared_on_the_same_customers():
+    fitting = {"C1": {"P1", "P2"}, "C2": {"P9"}, "C3": set()}
+    llm = {"C1": ["P1", "P3"], "C2": ["P8", "P9"], "C3": ["P1"]}
+    retrieval = {"C1": ["P3", "P4"], "C2": ["P9", "P8"], "C3": ["P1"]}
+    out = reco.compare_rankings(llm, retrieval, fitting)
+    assert out["compared"] == 2  # C3 has no fitting promotion
+    assert out["llm_recall_at_5"] == pytest.approx((0.5 + 1.0) / 2)
+    assert out["retrieval_recall_at_5"] == pytest.approx((0.0 + 1.0) / 2)
+    assert out["llm_precision_at_1"] == 0.5 and out["retrieval_precision_at_1"] == 0.5
 
 
 def test_demo_notebooks_declare_the_checks_they_report():
     from llm_assets.core.notebooks import describe
     from llm_assets.core.settings import notebooks_dir
 
-    for path in ("doc_qa/answer.ipynb", "promo_reco/rank.ipynb"):
+    for stream, path in (("doc_qa", "doc_qa/answer.ipynb"),
+                         ("promo_reco", "promo_reco/rank.ipynb")):
         declared = {c.name for c in describe(notebooks_dir() / path).checks}
-        assert declared == set(quality.CHECKS), path
+        assert declared == set(quality.CHECKS[stream]), path
