@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
+# test processes of `make test` (pytest-xdist): most tests wait on a subprocess, a kernel or a
+# server, so two workers keep both cores of the CI machine busy
+TEST_WORKERS ?= 2
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
@@ -45,7 +48,7 @@ dev: services ## Dagster UI on http://127.0.0.1:3000 with sensors and schedules 
 test: install ## the whole suite: `dg check defs` on the project, then unit, integration, e2e
 	$(BIN)/llm-assets up >/dev/null && $(BIN)/llm-assets db upgrade && $(BIN)/llm-assets db seed
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
-	$(BIN)/pytest -q --durations=15
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --durations=15
 
 test-unit: install ## fast tests: no Postgres, no notebooks (under a minute)
 	$(BIN)/pytest -q -m unit

@@ -3,8 +3,11 @@ test that needs one, and a persistent DAGSTER_HOME (dagstermill needs one)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
+import socket
 import tempfile
 from pathlib import Path
 
@@ -16,6 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 TIERS = ("unit", "integration", "e2e")
 SERVICES = {"pg_server", "pg_url", "s3_endpoint"}
+
+
+def pytest_configure(config):
+    """pytest-xdist's workers ignore SIGINT, and a child process inherits an ignored signal:
+    the processes a test interrupts (a run, `dagster dev`) would never see its Ctrl-C."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -40,6 +50,12 @@ def session_home() -> Path:
     shutil.rmtree(home, ignore_errors=True)
 
 
+def _os_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
 def pg_server(session_home: Path):
     """One embedded Postgres for the whole test session (started by llm_assets itself)."""
@@ -48,6 +64,10 @@ def pg_server(session_home: Path):
     old = os.environ.get("LLM_ASSETS_HOME")
     os.environ["LLM_ASSETS_HOME"] = str(session_home)
     os.environ.pop("LLM_ASSETS_DATABASE_URL", None)
+    # a port the OS hands out, remembered as this home's last one: parallel test workers
+    # (pytest -n) each start their own server without racing for the first free port
+    (session_home / "postgres").mkdir(parents=True, exist_ok=True)
+    (session_home / "postgres" / "state.json").write_text(json.dumps({"port": _os_port()}))
     status = services.up()
     yield status
     services.down()

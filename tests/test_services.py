@@ -21,6 +21,19 @@ def _env(home) -> dict:
     return env
 
 
+def test_a_long_home_path_starts(tmp_path):
+    """A home deeper than a Unix socket path allows (107 bytes) still gets its server: it
+    listens on TCP only."""
+    home = tmp_path / ("deep" * 30)
+    env = _env(home)
+    try:
+        url = run(["llm-assets", "up"], env, check=True).stdout.strip().splitlines()[-1]
+        with psycopg2.connect(url) as conn, conn.cursor() as cur:
+            cur.execute("SELECT 1")
+    finally:
+        run(["llm-assets", "down"], env)
+
+
 def test_up_is_idempotent_recovers_a_crash_and_down_keeps_data(tmp_path):
     env = _env(tmp_path)
     try:
@@ -71,6 +84,7 @@ def test_a_port_taken_by_another_program_is_not_reused_or_is_named(tmp_path):
         run(["llm-assets", "down"], env, check=True)
         port = int(first.rsplit(":", 1)[1].split("/")[0])
         with socket.socket() as squatter:
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT
             squatter.bind(("127.0.0.1", port))
             squatter.listen()
             moved = run(["llm-assets", "up"], env, check=True).stdout.strip().splitlines()[-1]

@@ -47,7 +47,7 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _choose_port() -> int:
+def _choose_port(skip: int = 0) -> int:
     """LLM_ASSETS_PG_PORT if set (it must be free), else the port this home used last if it
     is still free (another program may have taken it since), else the first free one."""
     chosen = int(settings.number("LLM_ASSETS_PG_PORT", "0", whole=True))
@@ -59,12 +59,17 @@ def _choose_port() -> int:
                 "let llm-assets choose one")
         return chosen
     remembered = int(read_state().get("port") or 0)
-    if remembered and _port_free(remembered):
+    if remembered and remembered != skip and _port_free(remembered):
         return remembered
     for candidate in range(FIRST_PORT, FIRST_PORT + 200):
-        if _port_free(candidate):
+        if candidate != skip and _port_free(candidate):
             return candidate
     raise ServiceUnavailable("no free TCP port for the embedded Postgres in 54329-54528")
+
+
+def _start(port: int, log: Path) -> None:
+    _run("pg_ctl", ["-w", "-t", "60", "-l", str(log),
+                    "-o", f"-h 127.0.0.1 -p {port} -k ''", "start"], timeout=90)
 
 
 def _system_user() -> str | None:
@@ -196,12 +201,15 @@ def up() -> PgStatus:
         log.touch()
         entry = pwd.getpwnam(system_user)
         os.chown(log, entry.pw_uid, entry.pw_gid)
-    _run(
-        "pg_ctl",
-        ["-w", "-t", "60", "-l", str(log),
-         "-o", f"-h 127.0.0.1 -p {port} -k {data_dir()}", "start"],
-        timeout=90,
-    )
+    try:
+        _start(port, log)
+    except ServiceUnavailable:
+        # another program (another home's `up`) took the chosen port between the check and
+        # the start: choose again, unless the user named the port
+        if settings.number("LLM_ASSETS_PG_PORT", "0", whole=True) or _port_free(port):
+            raise
+        port = _choose_port(skip=port)
+        _start(port, log)
     state_file().write_text(json.dumps({"port": port}))
     _wait_ready(port)
     _ensure_databases(port)

@@ -4,9 +4,11 @@ session), real `llm-assets worker` processes, and streams of the fixture noteboo
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -35,6 +37,14 @@ def redis_url() -> Iterator[str]:
     old = {k: os.environ.get(k) for k in ("LLM_ASSETS_HOME",)}
     os.environ["LLM_ASSETS_HOME"] = str(home)
     try:
+        # a port the OS hands out, remembered as this home's: parallel test workers each
+        # start their own Redis without racing for the first free port
+        from llm_assets.defs.broker import redis_dir
+
+        redis_dir().mkdir(parents=True, exist_ok=True)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            (redis_dir() / "state.json").write_text(json.dumps({"port": sock.getsockname()[1]}))
         status = services.redis_up()
     finally:
         for key, value in old.items():
