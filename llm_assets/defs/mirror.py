@@ -56,6 +56,9 @@ class _Step:
     data_dt: date | None = None
     note: str | None = None  # the `message` a successful notebook reported
     interrupted: bool = False  # failed because the run worker was interrupted
+    # failed after the run's cancellation was asked for: the interrupt may surface in the
+    # step as any error (a cell timeout, a dead kernel), the cause is the cancellation
+    after_cancel: bool = False
 
 
 @dataclass
@@ -146,6 +149,7 @@ def rows_for_run(instance: dg.DagsterInstance, record, plan: PlanCache | None = 
     steps = {key: _Step(name) for key, name in processes.items()}
     run_failure: str | None = None
     cancel_reasons: list[str] = []
+    canceling = False
     records = instance.get_records_for_run(run.run_id, of_type=MIRRORED_EVENTS).records
     for event_record in records:
         entry = event_record.event_log_entry
@@ -159,6 +163,7 @@ def rows_for_run(instance: dg.DagsterInstance, record, plan: PlanCache | None = 
                            else event.message or entry.user_message)
             continue
         if kind in (E.RUN_CANCELING, E.RUN_CANCELED):
+            canceling = True
             reason = (event.message or entry.user_message or "").strip()
             if reason and reason not in cancel_reasons:
                 cancel_reasons.append(reason)
@@ -184,6 +189,7 @@ def rows_for_run(instance: dg.DagsterInstance, record, plan: PlanCache | None = 
             data = event.step_failure_data
             step.message = trim(failure_text(data))
             step.interrupted = bool(data.error and data.error.cls_name == _INTERRUPTED)
+            step.after_cancel = bool(cancel_reasons) or canceling
         elif kind == E.ASSET_MATERIALIZATION:
             metadata = event.step_materialization_data.materialization.metadata
             step.source_row = _metadata_int(metadata, "source_row")
@@ -220,7 +226,8 @@ def _close_unfinished(record, steps: dict[str, _Step], run_failure: str | None,
             step.message = ("not run: upstream failed"
                             if upstream_failed and status == dg.DagsterRunStatus.FAILURE
                             else trim(f"not run: {cause}"))
-        elif step.status == RUNNING or step.interrupted:
+        elif (step.status == RUNNING or step.interrupted
+              or (step.after_cancel and status == dg.DagsterRunStatus.CANCELED)):
             last = f" (last: {step.message})" if step.message and not step.interrupted else ""
             step.status = FAILED
             step.end = step.end or record.end_time

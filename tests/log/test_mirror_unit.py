@@ -102,6 +102,29 @@ def test_cancelled_run_marks_started_and_unstarted_processes(instance, log_url):
     assert "Run was cancelled before step 3 started" in third["message"]
 
 
+def test_a_step_failing_after_the_cancel_request_was_interrupted_by_it(instance, log_url):
+    """The interrupt of a cancelled run can surface in the step as any error (a cell timed
+    out, a kernel died): its row names the cancellation, then the error."""
+    from dagster._core.execution.plan.objects import StepFailureData
+
+    from tests.log.synthetic import error_info, report
+
+    job = synthetic_job()
+    run = synthetic_run(instance, job, outcome="running", finish=False)  # step 2 started
+    instance.report_run_canceling(run, message="terminated from the UI by ana@example.com")
+    from dagster import DagsterEventType
+
+    report(instance, run, DagsterEventType.STEP_FAILURE, SYN_PROCESSES[1],
+           StepFailureData(error=error_info("CellTimeoutError", "A cell timed out"),
+                           user_failure_data=None))
+    instance.report_run_canceled(run, message="Run was cancelled")
+    tick(instance)
+    second = {k[1]: v for k, v in log_rows(log_url).items()}[SYN_PROCESSES[1]]
+    assert second["status"] == FAILED
+    assert second["message"].startswith("interrupted: run cancelled: terminated from the UI")
+    assert "(last: " in second["message"] and "CellTimeoutError" in second["message"]
+
+
 def test_running_run_shows_status_1_then_its_outcome(instance, log_url):
     job = synthetic_job()
     run = synthetic_run(instance, job, outcome="running", finish=False)
