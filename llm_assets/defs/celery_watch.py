@@ -32,6 +32,8 @@ from typing import Any
 
 import dagster as dg
 
+from llm_assets.defs.wrapped_executor import WrappedExecutor
+
 logger = logging.getLogger("llm_assets")
 LOST_CLASS = "WorkerLost"
 BEAT_SUFFIX = "-beat"  # result-backend record of a running step's heartbeat: <task id>-beat
@@ -150,20 +152,12 @@ class WorkerWatch:
         self._forget(task_id)
 
 
-class WatchedCeleryExecutor(dg.Executor):
+class WatchedCeleryExecutor(WrappedExecutor):
     """dagster-celery's executor, run with a `WorkerWatch` beside it."""
 
     def __init__(self, inner, lost_after: float):
-        self._inner = inner
+        super().__init__(inner)
         self.lost_after = lost_after
-
-    @property
-    def retries(self):
-        return self._inner.retries
-
-    @property
-    def step_dependency_config(self):
-        return self._inner.step_dependency_config
 
     def app_args(self) -> dict:  # read by dagster-celery's loop through the context
         return self._inner.app_args()

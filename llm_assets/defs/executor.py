@@ -24,6 +24,7 @@ import dagster as dg
 from llm_assets.compat import run_tagged_steps_in_process
 from llm_assets.core.names import BARRIER_TAG
 from llm_assets.core.scope import Scope, export_scope, scope_for
+from llm_assets.defs.wrapped_executor import WrappedExecutor
 from llm_assets.runtime.kernels import KERNEL_PRELOAD, KernelServer, warm_kernels
 
 # imported once per run by the forkserver instead of once per step (imports only: nothing is
@@ -66,21 +67,13 @@ def step_slots(config: dict) -> int:
     return int(configured) if configured else multiprocessing.cpu_count()
 
 
-class KernelServingExecutor(dg.Executor):
+class KernelServingExecutor(WrappedExecutor):
     """Dagster's multiprocess executor, plus the run's kernel server from just before the
     first step starts until the last one ended."""
 
     def __init__(self, inner: dg.Executor, slots: int):
-        self._inner = inner
+        super().__init__(inner)
         self._slots = slots
-
-    @property
-    def retries(self):
-        return self._inner.retries
-
-    @property
-    def step_dependency_config(self):
-        return self._inner.step_dependency_config
 
     def execute(self, plan_context, execution_plan):
         server = None
