@@ -19,6 +19,8 @@ import time
 
 import click
 
+from llm_assets.store.local_server import pid_alive
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 TERM_WAIT = 5.0  # seconds between SIGTERM and SIGKILL of what is left
 
@@ -47,24 +49,6 @@ def descendants(*roots: int) -> set[int]:
     return found
 
 
-def alive(pid: int) -> bool:
-    """True while `pid` runs (a zombie, finished but not yet reaped, does not count)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
-        return stat[stat.rindex(b")") + 2:].split()[0] != b"Z"
-    except OSError:
-        if os.path.isdir("/proc"):
-            return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
@@ -90,13 +74,13 @@ class Supervisor:
         assert self.proc is not None
         self.proc.poll()  # reap our own child, so it does not linger as a zombie
         self.tree |= descendants(*self.tree)
-        return any(alive(pid) for pid in self.tree)
+        return any(pid_alive(pid) for pid in self.tree)
 
     def _signal_all(self, sig: int) -> None:
         assert self.proc is not None
         signal_group(self.proc.pid, sig)
         for pid in self.tree:
-            if pid != self.proc.pid and alive(pid):
+            if pid != self.proc.pid and pid_alive(pid):
                 try:
                     os.kill(pid, sig)
                 except ProcessLookupError:
