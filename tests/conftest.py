@@ -43,6 +43,31 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError("test tiers:\n" + "\n".join(wrong))
 
 
+_WATCHED = ("LLM_ASSETS_", "DAGSTER_")
+
+
+def _watched_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith(_WATCHED)}
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_environment():
+    """A test leaves LLM_ASSETS_* and DAGSTER_* as it found them: the commands later tests
+    start inherit this process's environment (a leaked scope or home changes what they run).
+    A leak is put back and reported against the test that made it."""
+    before = _watched_env()
+    yield
+    after = _watched_env()
+    if after != before:
+        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        for key in changed:
+            if key in before:
+                os.environ[key] = before[key]
+            else:
+                os.environ.pop(key, None)
+        pytest.fail(f"the test left environment variables changed: {', '.join(changed)}")
+
+
 @pytest.fixture(scope="session")
 def session_home() -> Path:
     home = Path(tempfile.mkdtemp(prefix="llm-assets-test-"))

@@ -101,13 +101,17 @@ def test_cancelled_run_is_status_99_for_every_process(pg_url, tmp_path, monkeypa
     prepare(pg_url, "tests/fixtures/log_streams.sql")
     monkeypatch.setenv("LLM_ASSETS_DATABASE_URL", pg_url)
     env = project_env(pg_url, tmp_path, LLM_ASSETS_NOTEBOOKS_DIR=FIXTURE_NOTEBOOKS)
+    output = tmp_path / "dagster-job-execute.log"
     proc = subprocess.Popen(
         [str(BIN / "dagster"), "job", "execute", "-m", "llm_assets.definitions", "-j",
          "log_slow"], env=env,
-        cwd=env["LLM_ASSETS_HOME"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=env["LLM_ASSETS_HOME"], stdout=output.open("w"), stderr=subprocess.STDOUT)
     try:
         with home_instance() as instance:
             def sleeping_step_started():
+                if proc.poll() is not None:  # ended before its sleeping step: say why
+                    raise AssertionError(f"`dagster job execute -j log_slow` exited "
+                                         f"{proc.returncode}:\n{output.read_text()[-4000:]}")
                 for record in instance.get_run_records():
                     events = instance.get_records_for_run(
                         record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_START)
@@ -117,7 +121,11 @@ def test_cancelled_run_is_status_99_for_every_process(pg_url, tmp_path, monkeypa
 
             from tests.log.synthetic import wait_until
 
-            dagster_run = wait_until(sleeping_step_started, timeout=120, every=0.5)
+            try:
+                dagster_run = wait_until(sleeping_step_started, timeout=120, every=0.5)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\nits output so far:\n"
+                                     f"{output.read_text()[-4000:]}") from None
             first = tick(instance)  # mid-run: the sleeping process is logged as running
             assert _by_process(pg_url)["log_sleep"]["status"] == 1
             # what `DefaultRunLauncher.terminate` does: mark canceling, interrupt the worker
