@@ -20,7 +20,7 @@ class DataLakeS3IOManager(S3PickleIOManager):
     def _wrap(self, action: str, context, call):
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from llm_assets.backends.datalake import s3_error
+        from llm_assets.backends.s3_datalake import s3_error
 
         try:
             return call()
@@ -30,7 +30,7 @@ class DataLakeS3IOManager(S3PickleIOManager):
                            self.s3_resource.endpoint_url, self.s3_bucket) from err
 
     def _ensure_bucket(self, context) -> None:
-        from llm_assets.backends.datalake import ensure_bucket
+        from llm_assets.backends.s3_datalake import ensure_bucket
 
         ensure_bucket(self.s3_resource.get_client(), self.s3_bucket,
                       self.s3_resource.endpoint_url)

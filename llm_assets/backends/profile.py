@@ -23,8 +23,8 @@ def _datalake_and_io(profile: str) -> dict:
         }
     from dagster_aws.s3 import S3Resource
 
-    from llm_assets.backends.datalake import S3DataLake
     from llm_assets.backends.io_manager import DataLakeS3IOManager
+    from llm_assets.backends.s3_datalake import S3DataLake
 
     s3 = S3Resource(
         endpoint_url=os.environ.get("LLM_ASSETS_S3_ENDPOINT") or None,

@@ -127,7 +127,7 @@ def test_credential_and_permission_errors_say_what_to_check(code, hint):
     """The message mapping for S3 error codes (moto's server here does not enforce IAM)."""
     from botocore.exceptions import ClientError
 
-    from llm_assets.backends.datalake import s3_error
+    from llm_assets.backends.s3_datalake import s3_error
 
     err = ClientError({"Error": {"Code": code, "Message": "denied"}}, "PutObject")
     message = str(s3_error("write", "io/x", err, "http://minio:9000", "datalake"))

@@ -127,7 +127,7 @@ def test_compose_links_use_the_public_endpoint(pg_url, tmp_path, s3_endpoint):
         assert _get(f"{base}/io/log_ok")[0] == 404  # only runs/ and export/ are served
 
         # what a run stores with LLM_ASSETS_LINKS_URL set: the stable link
-        from llm_assets.backends.datalake import S3DataLake
+        from llm_assets.backends.s3_datalake import S3DataLake
 
         lake = S3DataLake(s3=_s3_resource(s3_endpoint), bucket=bucket, prefix="llm_assets",
                           public_endpoint=public, links_url=base + "/")
