@@ -11,10 +11,11 @@
   (`dg launch`, `dagster asset materialize -m`) reconstruct the location without the load data
   a code server would pass, and a state-backed component then has no state to read.
 
-- Running the steps of priority-tier gates in the run worker (`run_tagged_steps_in_process`):
-  Dagster's multiprocess executor starts a process for every step and has no public hook for
-  where a step runs; a gate does nothing, and a step-process start would be most of the
-  latency it adds between two tiers.
+- Passing the steps of priority-tier gates in the run worker (`pass_tagged_steps`): Dagster's
+  multiprocess executor starts a process for every step and has no public hook for where or
+  how a step runs; a gate does nothing, and a step-process start (or even an execution plan,
+  resources and compute-log capture in the run worker) would be most of the latency it adds
+  between two tiers.  The run worker writes the gate's step events itself.
 
 `tests/unit/test_dagster_compat.py` fails when a Dagster upgrade changes any of these.
 
@@ -78,54 +79,89 @@ def reconstructing() -> bool:
             and DefinitionsLoadContext.get().load_type == DefinitionsLoadType.RECONSTRUCTION)
 
 
-def run_tagged_steps_in_process(tag: str) -> None:
-    """Make Dagster's multiprocess executor run each step whose op carries the tag `tag` in
-    the process that orchestrates the run (the run worker), as an in-process executor would,
-    instead of starting a step process for it; every other step is launched as before.  Meant
-    for steps that do nothing (priority-tier gates), whose step-process start would be most of
-    a tier's latency.
+def pass_tagged_steps(tag: str) -> None:
+    """Make Dagster's multiprocess executor pass each step whose op carries the tag `tag`
+    without executing it: when the step is ready (every upstream step succeeded), the run
+    worker writes the events Dagster's own execution of an op that only yields its outputs
+    would write (STEP_START, STEP_OUTPUT per output, ASSET_MATERIALIZATION per asset output,
+    STEP_SUCCESS), so the asset is materialized and its downstream steps start, with no
+    execution plan, resources, compute-log capture or step process.  For priority-tier
+    gates: ordering nodes whose compute does nothing.  Idempotent.
 
-    Dagster's multiprocess executor has no public hook for where a step runs: this wraps the
-    function its loop calls to launch each step (`execute_step_out_of_process`) and executes a
-    tagged step as the step process would (`create_execution_plan` for that one step, then
-    `execute_plan_iterator`) with the run's instance.  Idempotent."""
+    A tagged step with an output that is not of type Nothing is launched as usual (a value
+    cannot be made up)."""
+    _wrap_step_launch(tag, _passed)
+
+
+def _wrap_step_launch(tag: str, handler) -> None:
+    """Wrap the function Dagster's multiprocess executor calls to launch each step
+    (`execute_step_out_of_process`: it has no public hook for where or how a step runs) so
+    that a step whose op carries `tag` goes to `handler` instead; every other step is
+    launched as before."""
     import functools
     import inspect
 
     from dagster._core.executor import multiprocess
 
     launch = multiprocess.execute_step_out_of_process
-    tags = getattr(launch, "llm_assets_in_process_tags", None)
-    if tags is not None:
-        tags.add(tag)
+    handlers = getattr(launch, "llm_assets_step_handlers", None)
+    if handlers is not None:
+        handlers[tag] = handler
         return
     signature = inspect.signature(launch)
-
-    in_process = {tag}
+    handlers = {tag: handler}
 
     @functools.wraps(launch)
     def execute_step(*args, **kwargs):
         arguments = signature.bind(*args, **kwargs).arguments
-        if in_process.isdisjoint(arguments["step"].tags or {}):
-            return launch(*args, **kwargs)
-        return _in_process(arguments)
+        step_tags = arguments["step"].tags or {}
+        for key, handle in handlers.items():
+            if key in step_tags:
+                handled = handle(arguments)
+                if handled is not None:
+                    return handled
+        return launch(*args, **kwargs)
 
-    execute_step.llm_assets_in_process_tags = in_process  # type: ignore[attr-defined]
+    execute_step.llm_assets_step_handlers = handlers  # type: ignore[attr-defined]
     multiprocess.execute_step_out_of_process = execute_step
 
 
-def _in_process(arguments: dict):
-    from dagster._core.execution.api import create_execution_plan, execute_plan_iterator
+def _passed(arguments: dict):
+    if any(output.dagster_type_key != "Nothing" for output in arguments["step"].step_outputs):
+        return None
+    return _passed_events(arguments)
 
-    step_context, job = arguments["step_context"], arguments["recon_job"]
-    plan = create_execution_plan(job=job, run_config=step_context.run_config,
-                                 step_keys_to_execute=[arguments["step"].key],
-                                 known_state=arguments["known_state"],
-                                 repository_load_data=arguments["repository_load_data"])
-    yield from execute_plan_iterator(plan, job, step_context.dagster_run,
-                                     instance=step_context.instance,
-                                     retry_mode=arguments["retries"].for_inner_plan(),
-                                     run_config=step_context.run_config)
+
+def _passed_events(arguments: dict):
+    import time
+
+    import dagster as dg
+    from dagster._core.definitions.data_version import (
+        CODE_VERSION_TAG,
+        DATA_VERSION_IS_USER_PROVIDED_TAG,
+        DATA_VERSION_TAG,
+    )
+    from dagster._core.events import DagsterEvent, DagsterEventType
+    from dagster._core.execution.plan.objects import StepSuccessData
+    from dagster._core.execution.plan.outputs import StepOutputData, StepOutputHandle
+
+    started = time.perf_counter()
+    step_context, step = arguments["step_context"], arguments["step"]
+    yield DagsterEvent.step_start_event(step_context)
+    for output in step.step_outputs:
+        yield DagsterEvent.from_step(
+            DagsterEventType.STEP_OUTPUT, step_context,
+            StepOutputData(StepOutputHandle(step.key, output.name)),
+            message=f'Yielded output "{output.name}" of type "Nothing". (Type check passed).')
+    run_id = step_context.dagster_run.run_id
+    for output in step.step_outputs:
+        if output.properties.is_asset and output.properties.asset_key is not None:
+            yield DagsterEvent.asset_materialization(step_context, dg.AssetMaterialization(
+                output.properties.asset_key,
+                tags={CODE_VERSION_TAG: run_id, DATA_VERSION_TAG: "passed",
+                      DATA_VERSION_IS_USER_PROVIDED_TAG: "true"}))
+    yield DagsterEvent.step_success_event(
+        step_context, StepSuccessData(duration_ms=(time.perf_counter() - started) * 1000.0))
 
 
 def code_server_state(load_data, key: str) -> str | None:

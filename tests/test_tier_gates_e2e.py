@@ -1,6 +1,6 @@
 """Priority-tier gates in a real run: a stream of three wide tiers (3 script processes each, no
 dependency rows) gets two gates; from the run's event timestamps no step of tier k starts
-before the last step of tier k-1 ended; the gates ran in the run worker (no step process
+before the last step of tier k-1 ended; the run worker passed the gates (no step process
 launched for them); the log table, and `llm-assets log`, hold a row per process and none for
 a gate."""
 
@@ -88,33 +88,51 @@ def test_wide_tiers_run_in_order_through_gates_in_the_run_worker(pg_url, tmp_pat
     assert all(p in listing for p in processes) and "__tier_" not in listing
 
 
-def test_a_tagged_step_runs_in_the_run_worker_and_the_others_in_step_processes(
+def test_a_tagged_step_is_passed_by_the_run_worker_and_the_others_run_in_step_processes(
         tmp_path, monkeypatch):
-    """llm_assets.compat.run_tagged_steps_in_process on a plain Dagster job with Dagster's own
-    multiprocess executor: the tagged step ran in the orchestrating process, its neighbours in
-    step processes, and the order between them held."""
+    """llm_assets.compat.pass_tagged_steps on plain Dagster assets with Dagster's own
+    multiprocess executor: the tagged Nothing asset is materialized (data version "passed")
+    without its compute running and without a step process, after its upstream and before
+    its downstream; a tagged step with a real output value still runs."""
     import importlib
 
-    from llm_assets.compat import run_tagged_steps_in_process
+    from llm_assets.compat import pass_tagged_steps
 
-    (tmp_path / "in_process_location.py").write_text(
-        "import os, time\n"
+    (tmp_path / "passed_location.py").write_text(
+        "import os, pathlib\n"
         "import dagster as dg\n"
-        "@dg.op\ndef before():\n    return (os.getpid(), time.time())\n"
-        "@dg.op(tags={'test/in_process': '1'})\n"
-        "def gate(before):\n    return (os.getpid(), time.time())\n"
-        "@dg.op\ndef after(gate):\n    return (os.getpid(), time.time())\n"
-        "@dg.job(executor_def=dg.multiprocess_executor)\n"
-        "def a_job():\n    after(gate(before()))\n")
+        "HERE = pathlib.Path(__file__).parent\n"
+        "@dg.asset\ndef before():\n    return os.getpid()\n"
+        "@dg.asset(deps=[before], op_tags={'test/passed': '1'}, dagster_type=dg.Nothing)\n"
+        "def gate():\n    (HERE / 'gate_ran').write_text('the gate compute ran')\n"
+        "@dg.asset(deps=[gate])\ndef after():\n    return os.getpid()\n"
+        "@dg.asset(op_tags={'test/passed': '1'})\ndef valued(after):\n    return after\n"
+        "job = dg.define_asset_job('a_job', executor_def=dg.multiprocess_executor)\n"
+        "defs = dg.Definitions(assets=[before, gate, after, valued], jobs=[job])\n"
+        "def a_job():\n    return defs.resolve_job_def('a_job')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)  # the working directory step processes import the job from
-    run_tagged_steps_in_process("test/in_process")
-    job = dg.reconstructable(importlib.import_module("in_process_location").a_job)
+    pass_tagged_steps("test/passed")
+    job = dg.reconstructable(importlib.import_module("passed_location").a_job)
     (tmp_path / "home").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
         with dg.execute_job(job, instance=instance) as result:
             assert result.success
-            pids = {node: result.output_for_node(node) for node in ("before", "gate", "after")}
-    assert pids["gate"][0] == os.getpid()
-    assert pids["before"][0] != os.getpid() and pids["after"][0] != os.getpid()
-    assert pids["before"][1] <= pids["gate"][1] <= pids["after"][1]
+            run_id = result.run_id
+        events: dict[str, dict[str, float]] = {}
+        for record in instance.get_records_for_run(run_id).records:
+            entry = record.event_log_entry
+            if entry.dagster_event is not None and entry.step_key:
+                events.setdefault(entry.step_key, {}).setdefault(
+                    entry.dagster_event.event_type_value, entry.timestamp)
+        gate = instance.get_latest_materialization_event(dg.AssetKey("gate"))
+        assert gate is not None and gate.run_id == run_id
+        assert gate.asset_materialization.tags["dagster/data_version"] == "passed"
+    assert not (tmp_path / "gate_ran").exists()  # passed, not executed
+    assert "STEP_WORKER_STARTING" not in events["gate"]  # no step process
+    assert {"STEP_START", "STEP_OUTPUT", "ASSET_MATERIALIZATION", "STEP_SUCCESS"} <= set(
+        events["gate"])
+    assert events["before"]["STEP_SUCCESS"] <= events["gate"]["STEP_START"]
+    assert events["gate"]["STEP_SUCCESS"] <= events["after"]["STEP_WORKER_STARTING"]
+    # a value cannot be made up: the tagged asset with an output ran in a step process
+    assert "STEP_WORKER_STARTING" in events["valued"]

@@ -7,8 +7,11 @@ instead of every process of one tier wired to every process of the next.
 
 It is not a process: its op carries `llm_assets/tier_gate` and no `llm_assets/process` tag, so
 the log mirror writes no cntl_cfg_log row for it; it has no notebook, no resources and no
-retries.  Under the project's executor it runs in the run worker, not in a step process of its
-own (llm_assets.defs.executor), so a gate costs no step-process start.
+retries.  Under the project's executor the run worker passes it without executing it
+(llm_assets.compat.pass_tagged_steps): once the last upstream step has succeeded it writes the
+gate's STEP_START, STEP_OUTPUT, ASSET_MATERIALIZATION (data version "passed") and
+STEP_SUCCESS, so a gate costs no step process, execution plan or resources.  Under any other
+executor (in-process, Celery) the op below runs and yields the same.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import os
 
 import dagster as dg
 
-from llm_assets.compat import run_tagged_steps_in_process
+from llm_assets.compat import pass_tagged_steps
 from llm_assets.core.names import BARRIER_TAG
 from llm_assets.core.scope import Scope, export_scope, scope_for
 from llm_assets.defs.wrapped_executor import WrappedExecutor
@@ -101,7 +101,7 @@ def _kernel_server(plan_context, execution_plan, slots: int) -> KernelServer:
 
 
 def _create(init_context: dg.InitExecutorContext) -> dg.Executor:
-    run_tagged_steps_in_process(BARRIER_TAG)  # tier gates: no step process of their own
+    pass_tagged_steps(BARRIER_TAG)  # tier gates: passed by the run worker, no step process
     scope = run_scope(init_context.job)
     export_scope(scope)
     config = dict(init_context.executor_config)

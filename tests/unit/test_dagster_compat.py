@@ -105,18 +105,31 @@ def test_the_one_run_per_stream_limit_names_the_stream_tag():
 def test_multiprocess_step_launch_is_what_tier_gates_wrap():
     import inspect
 
-    from dagster._core.execution.api import create_execution_plan, execute_plan_iterator
+    from dagster._core.definitions.data_version import (
+        CODE_VERSION_TAG,
+        DATA_VERSION_IS_USER_PROVIDED_TAG,
+        DATA_VERSION_TAG,
+    )
+    from dagster._core.events import DagsterEvent, DagsterEventType
+    from dagster._core.execution.plan.objects import StepSuccessData
+    from dagster._core.execution.plan.outputs import StepOutput, StepOutputData, StepOutputHandle
     from dagster._core.executor import multiprocess
 
-    compat.run_tagged_steps_in_process("llm_assets/compat_test")
+    compat.pass_tagged_steps("llm_assets/compat_test")
     wrapper = multiprocess.execute_step_out_of_process
-    compat.run_tagged_steps_in_process("llm_assets/compat_test")  # idempotent: one wrapper
+    compat.pass_tagged_steps("llm_assets/compat_test")  # idempotent: one wrapper
     assert multiprocess.execute_step_out_of_process is wrapper
-    assert "llm_assets/compat_test" in wrapper.llm_assets_in_process_tags
+    assert "llm_assets/compat_test" in wrapper.llm_assets_step_handlers
     launched_with = set(inspect.signature(wrapper.__wrapped__).parameters)
-    assert {"recon_job", "step_context", "step", "retries", "known_state",
-            "repository_load_data"} <= launched_with
-    assert {"job", "run_config", "step_keys_to_execute", "known_state",
-            "repository_load_data"} <= set(inspect.signature(create_execution_plan).parameters)
-    assert {"instance", "retry_mode", "run_config"} <= set(
-        inspect.signature(execute_plan_iterator).parameters)
+    assert {"step_context", "step"} <= launched_with
+    # what the run worker writes for a passed step
+    for factory in ("step_start_event", "step_success_event", "asset_materialization",
+                    "from_step"):
+        assert callable(getattr(DagsterEvent, factory))
+    assert {"STEP_OUTPUT"} <= {t.name for t in DagsterEventType}
+    assert StepOutputData(StepOutputHandle("gate", "result")).step_output_handle.step_key \
+        == "gate"
+    assert StepSuccessData(duration_ms=1.0).duration_ms == 1.0
+    assert {"dagster_type_key", "properties"} <= set(StepOutput._fields)
+    assert (CODE_VERSION_TAG, DATA_VERSION_TAG, DATA_VERSION_IS_USER_PROVIDED_TAG) == (
+        "dagster/code_version", "dagster/data_version", "dagster/data_version_is_user_provided")
