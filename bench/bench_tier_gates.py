@@ -184,8 +184,9 @@ def report(r: dict, repeats: int, engine: str, load: tuple[float, float]) -> lis
            f"`notebooks/bench/empty.ipynb` ({engine} engine), 5 per tier with process `prir` "
            f"1-4 and no dependency rows, run by `dagster job execute -m llm_assets.definitions "
            f"-j {STREAM}`. Each tier boundary (5 x 5 processes) has a priority-tier gate "
-           f"(`{STREAM}__tier_1_2` ...: 10 ordering edges instead of 25), which the executor "
-           f"runs in the run worker. Median (min-max) over {repeats} runs; per-tier gaps over "
+           f"(`{STREAM}__tier_1_2` ...: 10 ordering edges instead of 25), which the run "
+           f"worker passes without executing it (it writes the gate's step events). "
+           f"Median (min-max) over {repeats} runs; per-tier gaps over "
            f"the 3 tier boundaries of every run.\n",
            "| measure | seconds |", "|---|---|",
            f"| whole `dagster job execute` | {_fmt(r['cmd'])} |",
@@ -199,7 +200,7 @@ def report(r: dict, repeats: int, engine: str, load: tuple[float, float]) -> lis
            f"1-4 of each tier depend on its process 0: 4 x 1 edges per boundary, no gate), "
            f"runs interleaved | {_fmt(r['direct'])} |",
            f"| of which: -> the tier gate's STEP_START | {_fmt(r['gate_wait'])} |",
-           f"| of which: the tier gate, STEP_START -> STEP_SUCCESS (in the run worker; "
+           f"| of which: the tier gate, STEP_START -> STEP_SUCCESS (passed by the run worker; "
            f"{sum(r['gate_worker'])} of {len(r['gate_worker'])} gates launched a step process) "
            f"| {_fmt(r['gate_run'])} |",
            f"| of which: gate's STEP_SUCCESS -> next tier's first worker launched | "
@@ -230,7 +231,8 @@ def report(r: dict, repeats: int, engine: str, load: tuple[float, float]) -> lis
                f"{verdict}: {gap:.2f} s median, worst {max(r['gap_start']):.2f} s. Target of "
                f"the tier gates (issue 14: under 0.35 s per tier, 0.29 s before the gates): "
                f"{gate_verdict} (the direct-edge stream in the same run: "
-               f"{m(r['direct']):.2f} s). The executor runs the gate in the run worker "
+               f"{m(r['direct']):.2f} s; the gate adds {gap - m(r['direct']):.2f} s to it). "
+               f"The run worker passes the gate "
                f"({m(r['gate_wait']) + m(r['gate_run']):.2f} s after the tier ends, no step "
                f"process) and launches the next tier's worker {launch:.2f} s after the tier "
                f"ends (no polling); the step process is running {started - launch:.2f} s later "
