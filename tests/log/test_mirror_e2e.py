@@ -126,12 +126,15 @@ def test_cancelled_run_is_status_99_for_every_process(pg_url, tmp_path, monkeypa
             except AssertionError as exc:
                 raise AssertionError(f"{exc}\nits output so far:\n"
                                      f"{output.read_text()[-4000:]}") from None
+            # cancel while the kernel runs the 300 s cell (not while it still starts): the
+            # step must interrupt the kernel, or dagstermill's teardown cell waits behind it
+            wait_until(lambda: (tmp_path / "log_sleep.running").exists(), timeout=120)
             first = tick(instance)  # mid-run: the sleeping process is logged as running
             assert _by_process(pg_url)["log_sleep"]["status"] == 1
             # what `DefaultRunLauncher.terminate` does: mark canceling, interrupt the worker
             instance.report_run_canceling(dagster_run, message="terminated by the log e2e test")
             proc.send_signal(signal.SIGINT)
-            assert proc.wait(timeout=120) is not None
+            assert proc.wait(timeout=120) is not None  # well before the cell's 300 s
             final = instance.get_run_by_id(dagster_run.run_id)
             assert final.status == dg.DagsterRunStatus.CANCELED
             tick(instance, first.cursor)
