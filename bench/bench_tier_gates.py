@@ -95,7 +95,7 @@ def _max_concurrent(env: dict, run_id: str) -> tuple[int, str]:
 
 
 # what a step process does first (DagsterInstance.from_ref), in a fresh process that has
-# imported what the executor's forkserver preloads (llm_assets/factory/scope.py), optionally
+# imported what the executor's forkserver preloads (llm_assets/defs/executor.py), optionally
 # with the Postgres storage modules too
 INSTANCE_START = r"""
 import importlib, json, os, sys, time
@@ -244,7 +244,7 @@ def report(r: dict, repeats: int, engine: str, load: tuple[float, float]) -> lis
     out += ["Where a step process's start goes: its first `DagsterInstance.from_ref` (the "
             "first thing a step worker does, before STEP_WORKER_STARTED), timed in a fresh "
             "process that imported what the forkserver preloads "
-            "(`llm_assets/factory/scope.py` PRELOAD_MODULES):\n",
+            "(`llm_assets/defs/executor.py` PRELOAD_MODULES):\n",
             "| forkserver preload | first `DagsterInstance.from_ref` s |", "|---|---|",
             f"| as now | {_fmt(inst['as now'])} |",
             f"| as now + `{'`, `'.join(EXTRA_PRELOAD)}` | {_fmt(inst['+ postgres storage'])} |",
