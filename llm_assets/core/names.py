@@ -43,6 +43,9 @@ STATE_KEY = "llm_assets_control_tables"   # the component's defs-state key
 STATE_FILE_ENV = "LLM_ASSETS_STATE_FILE"
 
 # ---- reconstruction scope (environment of step processes and kernels) -------------------
+# the run worker names here the reconstructable job its forkserver builds once
+# (llm_assets.defs.step_preload)
+STEP_PRELOAD_ENV = "LLM_ASSETS_STEP_PRELOAD"
 SCOPE_STREAMS_ENV = "LLM_ASSETS_SCOPE_STREAMS"
 SCOPE_PROCESSES_ENV = "LLM_ASSETS_SCOPE_PROCESSES"
 

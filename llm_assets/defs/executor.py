@@ -18,11 +18,16 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
 
 from llm_assets.compat import pass_tagged_steps
-from llm_assets.core.names import BARRIER_TAG
+from llm_assets.core.names import BARRIER_TAG, STEP_PRELOAD_ENV
 from llm_assets.core.scope import Scope, export_scope, scope_for
 from llm_assets.defs.wrapped_executor import WrappedExecutor
 from llm_assets.runtime.kernels import KERNEL_PRELOAD, KernelServer, warm_kernels
@@ -40,7 +45,9 @@ PRELOAD_MODULES = ("dagster", "llm_assets.definitions", "llm_assets.runtime.runn
                    "psycopg2.extras", "upath.core", "upath.implementations.local",
                    "fsspec.implementations.local", "dotenv", "tomlkit",
                    "watchdog.observers.polling",
-                   *KERNEL_PRELOAD)
+                   *KERNEL_PRELOAD,
+                   # last: builds the run's job definition in the forkserver (after the imports)
+                   "llm_assets.defs.step_preload")
 NOTEBOOK_KIND = "ipynb"  # the asset kind of a notebook process (llm_assets/defs/assets.py)
 
 _forkserver_scope: list[Scope] = []  # the scope the forkserver of this process started with
@@ -78,13 +85,38 @@ class KernelServingExecutor(WrappedExecutor):
     def execute(self, plan_context, execution_plan):
         server = None
         try:
-            for event in self._inner.execute(plan_context, execution_plan):
-                if server is None:  # the executor has set the forkserver's preload by now
-                    server = _kernel_server(plan_context, execution_plan, self._slots)
-                yield event
+            with _prebuilt_in_forkserver(plan_context, execution_plan):
+                for event in self._inner.execute(plan_context, execution_plan):
+                    if server is None:  # the executor has set the forkserver's preload by now
+                        server = _kernel_server(plan_context, execution_plan, self._slots)
+                    yield event
         finally:
             if server is not None:
                 server.stop()
+
+
+@contextmanager
+def _prebuilt_in_forkserver(plan_context, execution_plan) -> Iterator[None]:
+    """Name, for the forkserver about to start, the reconstructable job the run's step
+    processes receive (llm_assets.defs.step_preload builds it there once).  A forkserver
+    already running (an earlier run of this process with the same scope) keeps what it has:
+    its steps then build the definitions themselves, as before."""
+    recon_job = plan_context.reconstructable_job.with_repository_load_data(
+        execution_plan.repository_load_data)
+    folder = tempfile.mkdtemp(prefix="llm-assets-steps-")  # private: mode 0700
+    path = os.path.join(folder, "job.pickle")
+    with open(path, "wb") as handle:
+        pickle.dump(recon_job, handle)
+    previous = os.environ.get(STEP_PRELOAD_ENV)
+    os.environ[STEP_PRELOAD_ENV] = path
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(STEP_PRELOAD_ENV, None)
+        else:
+            os.environ[STEP_PRELOAD_ENV] = previous
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _kernel_server(plan_context, execution_plan, slots: int) -> KernelServer:
