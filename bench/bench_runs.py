@@ -140,6 +140,31 @@ def _notebook_phases(home: Path, stream: str, process: str, run_id: str) -> dict
             "papermill_end": ts(pm["end_time"])}
 
 
+def max_overlap(intervals: list[tuple[float, float]]) -> int:
+    """How many of the (start, end) intervals overlap at most."""
+    points = sorted([(a, 1) for a, _ in intervals] + [(b, -1) for _, b in intervals])
+    best = current = 0
+    for _, delta in points:  # an end sorts before a start at the same instant
+        current += delta
+        best = max(best, current)
+    return best
+
+
+def max_concurrent(env: dict, run_id: str) -> tuple[int, str]:
+    """The executor's limit for this run and where it comes from."""
+    with _instance(env) as instance:
+        run_config = instance.get_run_by_id(run_id).run_config or {}
+    configured = (run_config.get("execution", {}).get("config", {}) or {}).get("max_concurrent")
+    if configured:
+        return int(configured), "the run config"
+    from_env = os.environ.get("DAGSTER_MULTIPROCESS_EXECUTOR_MAX_CONCURRENT")
+    if from_env:
+        return int(from_env), "DAGSTER_MULTIPROCESS_EXECUTOR_MAX_CONCURRENT"
+    return os.cpu_count() or 1, ("not configured (no run config, no "
+                                 "DAGSTER_MULTIPROCESS_EXECUTOR_MAX_CONCURRENT): Dagster's "
+                                 "default, the CPU count")
+
+
 def _fmt(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 

@@ -36,7 +36,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_runs import _events, _execute, _fmt, _instance  # noqa: E402
+from bench.bench_runs import (  # noqa: E402
+    _events,
+    _execute,
+    _fmt,
+    max_concurrent,
+    max_overlap,
+)
 from bench.bench_step import embedded_project, seed  # noqa: E402
 
 STREAM = "bench_latency"
@@ -64,15 +70,6 @@ def _rows() -> str:
     return "\n".join(sql)
 
 
-def _max_overlap(intervals: list[tuple[float, float]]) -> int:
-    points = sorted([(a, 1) for a, _ in intervals] + [(b, -1) for _, b in intervals])
-    best = current = 0
-    for _, delta in points:  # an end sorts before a start at the same instant
-        current += delta
-        best = max(best, current)
-    return best
-
-
 def optimal_makespan(durations: list[float], slots: int) -> float:
     """The shortest time `slots` parallel slots need for these steps, each on one slot
     (exact: every assignment is tried; a tier has 5 steps)."""
@@ -87,27 +84,12 @@ def optimal_makespan(durations: list[float], slots: int) -> float:
     return best
 
 
-def _max_concurrent(env: dict, run_id: str) -> tuple[int, str]:
-    """The executor's limit for this run and where it comes from."""
-    with _instance(env) as instance:
-        run_config = instance.get_run_by_id(run_id).run_config or {}
-    configured = (run_config.get("execution", {}).get("config", {}) or {}).get("max_concurrent")
-    if configured:
-        return int(configured), "the run config"
-    from_env = os.environ.get("DAGSTER_MULTIPROCESS_EXECUTOR_MAX_CONCURRENT")
-    if from_env:
-        return int(from_env), "DAGSTER_MULTIPROCESS_EXECUTOR_MAX_CONCURRENT"
-    return os.cpu_count() or 1, ("not configured (no run config, no "
-                                 "DAGSTER_MULTIPROCESS_EXECUTOR_MAX_CONCURRENT): Dagster's "
-                                 "default, the CPU count")
-
-
 def one_run(env: dict, variant: str) -> dict:
     stream, prefix, extra = VARIANTS[variant]
     cmd, run_id = _execute(stream, {**env, **extra})
     run_level, data = _events(env, run_id)
     steps = data["steps"]
-    slots, source = _max_concurrent(env, run_id)
+    slots, source = max_concurrent(env, run_id)
     tiers = [[steps[f"{prefix}_t{t}_p{i}"] for i in range(PER_TIER)]
              for t in range(1, TIERS + 1)]
     works = [[s["STEP_SUCCESS"] - s["STEP_START"] for s in tier] for tier in tiers]
@@ -133,7 +115,7 @@ def one_run(env: dict, variant: str) -> dict:
         "fork": [s["STEP_WORKER_STARTED"] - s["STEP_WORKER_STARTING"] for s in every],
         "plan": [s["STEP_START"] - s["STEP_WORKER_STARTED"] for s in every],
         "step": [w for t in works for w in t],
-        "par": _max_overlap([(s["STEP_START"], s["STEP_SUCCESS"]) for s in every]),
+        "par": max_overlap([(s["STEP_START"], s["STEP_SUCCESS"]) for s in every]),
         "limit": (slots, source),
     }
 

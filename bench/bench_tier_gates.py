@@ -31,7 +31,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_runs import _events, _execute, _fmt, _instance  # noqa: E402
+from bench.bench_runs import (  # noqa: E402
+    _events,
+    _execute,
+    _fmt,
+    max_concurrent,
+    max_overlap,
+)
 from bench.bench_step import embedded_project, seed  # noqa: E402
 
 STREAM = "bench_latency"
@@ -68,30 +74,6 @@ def _direct_gaps(env: dict) -> list[float]:
     tiers = [[steps[f"dir_t{t}_p{i}"] for i in range(PER_TIER)] for t in range(1, TIERS + 1)]
     return [min(s["STEP_START"] for s in following) - max(s["STEP_SUCCESS"] for s in tier)
             for tier, following in zip(tiers, tiers[1:], strict=False)]
-
-
-def _max_overlap(intervals: list[tuple[float, float]]) -> int:
-    points = sorted([(a, 1) for a, _ in intervals] + [(b, -1) for _, b in intervals])
-    best = current = 0
-    for _, delta in points:  # an end sorts before a start at the same instant
-        current += delta
-        best = max(best, current)
-    return best
-
-
-def _max_concurrent(env: dict, run_id: str) -> tuple[int, str]:
-    """The executor's limit for this run and where it comes from."""
-    with _instance(env) as instance:
-        run_config = instance.get_run_by_id(run_id).run_config or {}
-    configured = (run_config.get("execution", {}).get("config", {}) or {}).get("max_concurrent")
-    if configured:
-        return int(configured), "the run config"
-    from_env = os.environ.get("DAGSTER_MULTIPROCESS_EXECUTOR_MAX_CONCURRENT")
-    if from_env:
-        return int(from_env), "DAGSTER_MULTIPROCESS_EXECUTOR_MAX_CONCURRENT"
-    return os.cpu_count() or 1, ("not configured (no run config, no "
-                                 "DAGSTER_MULTIPROCESS_EXECUTOR_MAX_CONCURRENT): Dagster's "
-                                 "default, the CPU count")
 
 
 # what a step process does first (DagsterInstance.from_ref), in a fresh process that has
@@ -161,11 +143,11 @@ def measure(env: dict, repeats: int) -> dict:
         r["plan"] += [s["STEP_START"] - s["STEP_WORKER_STARTED"] for s in steps.values()]
         r["tier"] += [max(s["STEP_SUCCESS"] for s in t) - min(s["STEP_START"] for s in t)
                       for t in tiers]
-        r["par_step"].append(_max_overlap([(s["STEP_START"], s["STEP_SUCCESS"])
+        r["par_step"].append(max_overlap([(s["STEP_START"], s["STEP_SUCCESS"])
                                            for s in steps.values()]))
-        r["par_worker"].append(_max_overlap([(s["STEP_WORKER_STARTING"], s["STEP_SUCCESS"])
+        r["par_worker"].append(max_overlap([(s["STEP_WORKER_STARTING"], s["STEP_SUCCESS"])
                                              for s in steps.values()]))
-        r["limit"] = _max_concurrent(env, run_id)
+        r["limit"] = max_concurrent(env, run_id)
     r["instance"] = instance_start(env, max(repeats, 3))
     return r
 
