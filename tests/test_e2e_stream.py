@@ -10,24 +10,14 @@ import dagster as dg
 import pytest
 
 from tests.support.pg import control_table_reads, execute, prepare
-from tests.support.project import project_env, run
+from tests.support.project import project_env, project_instance, run
 
 pytestmark = pytest.mark.e2e
 
 
 def _step_times(env: dict, run_id: str) -> dict[str, tuple[float, float]]:
-    import os
-
-    old = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
-    try:
-        with dg.DagsterInstance.get() as instance:
-            records = instance.all_logs(run_id)
-    finally:
-        if old is None:
-            os.environ.pop("DAGSTER_HOME")
-        else:
-            os.environ["DAGSTER_HOME"] = old
+    with project_instance(env) as instance:
+        records = instance.all_logs(run_id)
     starts, ends = {}, {}
     for record in records:
         event = record.dagster_event

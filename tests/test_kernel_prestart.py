@@ -10,27 +10,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 
-import dagster as dg
 import pytest
 
 from llm_assets.runtime import kernels
 from tests.support.pg import execute, prepare
-from tests.support.project import ROOT, project_env, run
+from tests.support.project import ROOT, project_env, project_instance, run, wait_for
 
 FIXTURES = str(ROOT / "tests" / "fixtures" / "notebooks")
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _running(pid: int) -> bool:
@@ -53,16 +41,8 @@ INSERT INTO cntl_af.cntl_cfg_prcs_grp (prcs_grp, strem_nm, prir) VALUES
 
 def _step_records(env: dict, run_id: str) -> tuple[dict, dict]:
     """(materialization metadata by step, kernel log messages by step) of a run."""
-    old = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
-    try:
-        with dg.DagsterInstance.get() as instance:
-            records = instance.all_logs(run_id)
-    finally:
-        if old is None:
-            os.environ.pop("DAGSTER_HOME")
-        else:
-            os.environ["DAGSTER_HOME"] = old
+    with project_instance(env) as instance:
+        records = instance.all_logs(run_id)
     metadata, messages = {}, {}
     for record in records:
         event = record.dagster_event
@@ -94,16 +74,8 @@ def test_each_process_gets_a_pre_started_kernel_that_holds_nothing_of_the_previo
     proc = run(["dagster", "job", "execute", "-m", "llm_assets.definitions", "-j", "kernels"],
                env, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    old = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
-    try:
-        with dg.DagsterInstance.get() as instance:
-            run_id = instance.get_runs(limit=1)[0].run_id
-    finally:
-        if old is None:
-            os.environ.pop("DAGSTER_HOME")
-        else:
-            os.environ["DAGSTER_HOME"] = old
+    with project_instance(env) as instance:
+        run_id = instance.get_runs(limit=1)[0].run_id
     metadata, messages = _step_records(env, run_id)
 
     # the first kernel saw its own leftovers: the probe detects each kind of leak
@@ -134,7 +106,7 @@ def server():
 
 
 def _warm(server, count: int) -> list[int]:
-    status = _wait(lambda: (s := kernels.status(server.run_id)) and len(s["warm"]) >= count
+    status = wait_for(lambda: (s := kernels.status(server.run_id)) and len(s["warm"]) >= count
                    and s, 120, f"{count} warm kernels")
     return status["warm"]
 
@@ -163,7 +135,7 @@ def _run_code(claimed: dict, code: str) -> str:
 def test_a_warm_kernel_that_died_before_use_is_replaced_not_used(server, tmp_path):
     first, second = _warm(server, 2)
     os.kill(first, signal.SIGKILL)
-    _wait(lambda: not _running(first), 10, "the killed kernel to be gone")
+    wait_for(lambda: not _running(first), 10, "the killed kernel to be gone")
     claimed = kernels.claim(server.run_id, env={**os.environ, "LLM_ASSETS_MARK": "mine"},
                             cwd=str(tmp_path))
     assert claimed is not None and claimed["pid"] != first
@@ -171,7 +143,7 @@ def test_a_warm_kernel_that_died_before_use_is_replaced_not_used(server, tmp_pat
     printed = _run_code(claimed, "import os\nprint(os.getpid(), os.getcwd(), "
                                  "os.environ['LLM_ASSETS_MARK'])")
     assert printed.split() == [str(claimed["pid"]), str(tmp_path), "mine"]
-    _wait(lambda: not _running(claimed["pid"]), 10, "the used kernel to exit")
+    wait_for(lambda: not _running(claimed["pid"]), 10, "the used kernel to exit")
 
     # every warm kernel dead: the next claim gets a kernel started for it, not a dead one
     for pid in _warm(server, 1):
@@ -193,12 +165,12 @@ def test_a_claimed_kernel_dies_with_its_step_and_all_die_with_the_server(server)
         env={**os.environ, "PYTHONPATH": str(ROOT)})
     orphan = int(claimer.stdout.split()[-1])
     assert orphan in warm
-    _wait(lambda: not _running(orphan), 10, "the kernel of the exited claimer to be killed")
+    wait_for(lambda: not _running(orphan), 10, "the kernel of the exited claimer to be killed")
     status = kernels.status(server.run_id)
     alive = status["warm"] + status["claimed"]
     assert alive and orphan not in alive
     server.stop()
-    _wait(lambda: not any(_running(pid) for pid in alive), 10, "every kernel to be gone")
+    wait_for(lambda: not any(_running(pid) for pid in alive), 10, "every kernel to be gone")
 
 
 @pytest.mark.integration
@@ -207,7 +179,7 @@ def test_the_runs_renderer_renders_a_notebook_as_the_step_would(server):
 
     executed = ROOT / "tests" / "fixtures" / "notebooks" / "kernels" / "look.ipynb"
     ipynb = executed.read_bytes()
-    _wait(lambda: server.render_path.exists(), 10, "the renderer's socket")
+    wait_for(lambda: server.render_path.exists(), 10, "the renderer's socket")
     remote = html_render._render_remotely(server.run_id, ipynb)
     assert remote is not None and b"llm_assets_leak" in remote
     assert remote == html_render.render(ipynb)  # rendered here: the same page

@@ -6,15 +6,12 @@ a gate."""
 
 from __future__ import annotations
 
-import os
-from contextlib import contextmanager
-
 import dagster as dg
 import pytest
 
 from tests.log.conftest import log_rows
 from tests.support.pg import execute, prepare
-from tests.support.project import project_env, run
+from tests.support.project import project_env, project_instance, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -33,24 +30,10 @@ def _rows() -> str:
             f"VALUES {values};")
 
 
-@contextmanager
-def _instance(env: dict):
-    old = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
-    try:
-        with dg.DagsterInstance.get() as instance:
-            yield instance
-    finally:
-        if old is None:
-            os.environ.pop("DAGSTER_HOME")
-        else:
-            os.environ["DAGSTER_HOME"] = old
-
-
 def _events(env: dict, run_id: str) -> dict[str, dict[str, float]]:
     """step key -> {event type: first timestamp}."""
     steps: dict[str, dict[str, float]] = {}
-    with _instance(env) as instance:
+    with project_instance(env) as instance:
         for record in instance.all_logs(run_id):
             event = record.dagster_event
             if event is not None and event.step_key:

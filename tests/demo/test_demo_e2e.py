@@ -17,7 +17,7 @@ import pytest
 
 from llm_assets_demo import metrics, quality
 from tests.support.pg import execute, prepare
-from tests.support.project import project_env, run
+from tests.support.project import project_env, project_instance, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -27,24 +27,16 @@ STREAMS = ("doc_qa", "promo_reco")  # the active streams of SEEDS, in the order 
 
 def _check_outcomes(env: dict) -> dict[tuple[str, str], bool]:
     """(asset, check) -> passed, from the ASSET_CHECK_EVALUATION events of every run."""
-    old = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
-    try:
-        with dg.DagsterInstance.get() as instance:
-            out = {}
-            for record in sorted((r for run in instance.get_runs()
-                                  for r in instance.all_logs(run.run_id)),
-                                 key=lambda r: r.timestamp):
-                event = record.dagster_event
-                if event is not None and event.event_type_value == "ASSET_CHECK_EVALUATION":
-                    data = event.event_specific_data
-                    out[(data.asset_key.to_user_string(), data.check_name)] = data.passed
-            return out
-    finally:
-        if old is None:
-            os.environ.pop("DAGSTER_HOME")
-        else:
-            os.environ["DAGSTER_HOME"] = old
+    with project_instance(env) as instance:
+        out = {}
+        for record in sorted((r for run in instance.get_runs()
+                              for r in instance.all_logs(run.run_id)),
+                             key=lambda r: r.timestamp):
+            event = record.dagster_event
+            if event is not None and event.event_type_value == "ASSET_CHECK_EVALUATION":
+                data = event.event_specific_data
+                out[(data.asset_key.to_user_string(), data.check_name)] = data.passed
+        return out
 
 
 def _vector_counts(pg_url: str) -> dict[str, int]:

@@ -13,7 +13,7 @@ import pytest
 from llm_assets.core.log_rows import FAILED, SUCCESS
 from tests.distributed.conftest import add_stream, where
 from tests.log.conftest import log_rows
-from tests.support.project import BIN, run
+from tests.support.project import BIN, run, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -21,15 +21,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 def _parent(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as handle:
         return int(handle.read().rsplit(")", 1)[1].split()[1])
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 # retries=1 (the step retried on the surviving worker, the run succeeds; the `if retries`
@@ -51,7 +42,7 @@ def test_worker_killed_mid_step(cluster, pg_url, tmp_path):
     runner = subprocess.Popen([str(BIN / "llm-assets"), "run", "doomed"], env=env,
                               cwd=cluster.home, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
-    kernel = int(_wait(lambda: (gate / "doomed_victim.pid").exists()
+    kernel = int(wait_for(lambda: (gate / "doomed_victim.pid").exists()
                        and (gate / "doomed_victim.pid").read_text(), 180, "the victim's kernel"))
     owner = _parent(_parent(kernel))
     victim = next(w for w in workers if w.pid == owner)
@@ -60,7 +51,7 @@ def test_worker_killed_mid_step(cluster, pg_url, tmp_path):
     os.kill(victim.pid, signal.SIGKILL)  # the whole worker: main process, its step process dies
     killed_at = time.monotonic()
     if retries:  # the retry runs on the surviving worker: let it through its gate
-        _wait(lambda: (gate / "doomed_victim.pid").exists(), 180, "the retry to start")
+        wait_for(lambda: (gate / "doomed_victim.pid").exists(), 180, "the retry to start")
         (gate / "doomed_victim.go").touch()
     output, _ = runner.communicate(timeout=300)
     ended_after = time.monotonic() - killed_at

@@ -19,7 +19,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +30,7 @@ import pytest
 from llm_assets.core.log_rows import FAILED, SUCCESS
 from tests.log.conftest import log_rows
 from tests.support.pg import execute, prepare
-from tests.support.project import BIN, ROOT, project_env
+from tests.support.project import BIN, ROOT, project_env, wait_for
 from tests.support.s3 import compose_env, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -54,16 +53,6 @@ def _rows(url: str, processes: list[tuple], gate: Path) -> None:
         execute(url, "INSERT INTO cntl_af.cntl_cfg_prcs (prcs_nm, prcs_grp, nb_path_nm, nb_parm,"
                      " gen_model) VALUES (%s, %s, %s, %s, %s)",
                 (name, group, notebook, f"gate_dir={gate}", model))
-
-
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _start_run(env: dict) -> subprocess.Popen:
@@ -110,9 +99,9 @@ def test_kernel_killed_mid_cell_fails_the_step_keeps_the_notebook(pg_url, tmp_pa
     env = project_env(pg_url, tmp_path, LLM_ASSETS_NOTEBOOKS_DIR=FIXTURES,
                       LLM_ASSETS_NOTEBOOK_ENGINE=engine)
     proc = _start_run(env)
-    pid_file = _wait_for(lambda: (gate / "kill_me.pid").exists() and gate / "kill_me.pid",
+    pid_file = wait_for(lambda: (gate / "kill_me.pid").exists() and gate / "kill_me.pid",
                          120, "the kernel's pid")
-    kernel = int(_wait_for(pid_file.read_text, 10, "the pid"))
+    kernel = int(wait_for(pid_file.read_text, 10, "the pid"))
     os.kill(kernel, signal.SIGKILL)  # mid-cell: the notebook is waiting at its gate
     output = _finish(proc)
     assert proc.returncode != 0, output[-3000:]
@@ -161,7 +150,7 @@ class _Moto:
                 return False
             return True
 
-        _wait_for(up, 30, f"moto at {self.url}")
+        wait_for(up, 30, f"moto at {self.url}")
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -197,12 +186,12 @@ def test_s3_down_mid_materialization_recovers_with_retries(pg_url, tmp_path, gat
     env = _s3_env(pg_url, tmp_path, moto, bucket, LLM_ASSETS_MAX_RETRIES="3",
                   LLM_ASSETS_RETRY_DELAY="5")
     proc = _start_run(env)
-    _wait_for(lambda: (gate / "s3_gate.pid").exists(), 120, "the notebook to start")
+    wait_for(lambda: (gate / "s3_gate.pid").exists(), 120, "the notebook to start")
     moto.stop()  # the endpoint goes away while the notebook runs
     (gate / "s3_gate.go").touch()
     kept_root = tmp_path / "kept-notebooks"
     # the first attempt cannot store its notebook: kept on this machine, step up for retry
-    _wait_for(lambda: any(kept_root.rglob("s3_gate.ipynb")), 120, "the kept notebook")
+    wait_for(lambda: any(kept_root.rglob("s3_gate.ipynb")), 120, "the kept notebook")
     moto.start()  # back (empty: moto keeps nothing in memory across restarts)
     output = _finish(proc)
     assert proc.returncode == 0, output[-4000:]
@@ -239,7 +228,7 @@ def test_s3_down_without_retries_is_status_99_and_keeps_the_notebook(pg_url, tmp
     bucket = f"faults-{uuid.uuid4().hex[:8]}"
     env = _s3_env(pg_url, tmp_path, moto, bucket)
     proc = _start_run(env)
-    _wait_for(lambda: (gate / "s3_gate.pid").exists(), 120, "the notebook to start")
+    wait_for(lambda: (gate / "s3_gate.pid").exists(), 120, "the notebook to start")
     moto.stop()
     (gate / "s3_gate.go").touch()
     output = _finish(proc)
@@ -389,7 +378,7 @@ def test_postgres_restarted_during_a_run(own_postgres, gate):
                             cwd=pg.env["LLM_ASSETS_HOME"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert "postgres:" in (pg.home / "dagster" / "dagster.yaml").read_text()  # Dagster's too
-    _wait_for(lambda: (gate / "pg_gate.pid").exists(), 120, "the notebook to start")
+    wait_for(lambda: (gate / "pg_gate.pid").exists(), 120, "the notebook to start")
     pg.restart()
     (gate / "pg_gate.go").touch()
     output = _finish(proc)
@@ -412,12 +401,12 @@ def test_postgres_down_past_dagsters_retries_fails_the_step_clearly(own_postgres
                    ("pg_after", "faults/gate.ipynb", 2, None)], gate)
     (gate / "pg_after.go").touch()
     proc = _start_run(pg.env)
-    _wait_for(lambda: (gate / "pg_gate.pid").exists(), 120, "the notebook to start")
+    wait_for(lambda: (gate / "pg_gate.pid").exists(), 120, "the notebook to start")
     pg.cli("down")
     (gate / "pg_gate.go").touch()  # the notebook finishes while Postgres is down
     runs = pg.home / "datalake" / "runs" / "faults" / "pg_gate"
     # the step gave up on the database (DagsterPostgresException) and kept its notebook
-    kept = _wait_for(lambda: next(runs.glob("*/pg_gate.ipynb"), None), 180,
+    kept = wait_for(lambda: next(runs.glob("*/pg_gate.ipynb"), None), 180,
                      "the step to give up and keep its notebook")
     pg.cli("up")
     output = _finish(proc)
@@ -472,7 +461,7 @@ def test_postgres_restarted_during_a_mirror_tick_and_a_run(own_postgres, gate, m
                             cwd=pg.env["LLM_ASSETS_HOME"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        _wait_for(lambda: (gate / "pg_gate.pid").exists(), 120, "the notebook to start")
+        wait_for(lambda: (gate / "pg_gate.pid").exists(), 120, "the notebook to start")
         with dg.DagsterInstance.get() as instance:
             first = tick(instance)  # mid-run: pg_gate is running, pg_after not started
             rows = log_rows(pg.url)
@@ -485,7 +474,7 @@ def test_postgres_restarted_during_a_mirror_tick_and_a_run(own_postgres, gate, m
                     cur.execute("LOCK TABLE cntl_af.cntl_cfg_log IN SHARE ROW EXCLUSIVE MODE")
                 with ThreadPoolExecutor(1) as pool:
                     second = pool.submit(tick, instance, first.cursor)
-                    _wait_for(lambda: _blocked_on_lock(pg.url), 60, "the tick's write")
+                    wait_for(lambda: _blocked_on_lock(pg.url), 60, "the tick's write")
                     pg.restart()  # while the tick waits inside its write transaction
                     error = second.exception(timeout=120)
             finally:

@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import time
-
 import dagster as dg
 from dagster import DagsterEventType as E
 from dagster._core.definitions.dependency import NodeHandle
@@ -126,10 +124,6 @@ def finish_running(instance, run: dg.DagsterRun, job: dg.JobDefinition) -> None:
 
 
 def wait_until(predicate, timeout: float = 60.0, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"condition not met within {timeout} s")
+    from tests.support.project import wait_for
+
+    return wait_for(predicate, timeout, "the condition", every)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,3 +40,33 @@ def run(args: list[str], env: dict, timeout: float = 300, check: bool = False,
     if check and proc.returncode != 0:
         raise AssertionError(f"{args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+@contextmanager
+def project_instance(env: dict) -> Iterator:
+    """The Dagster instance of a project environment (its DAGSTER_HOME), opened in this
+    process; this process's DAGSTER_HOME is put back afterwards."""
+    import dagster as dg
+
+    old = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
+    try:
+        with dg.DagsterInstance.get() as instance:
+            yield instance
+    finally:
+        if old is None:
+            os.environ.pop("DAGSTER_HOME")
+        else:
+            os.environ["DAGSTER_HOME"] = old
+
+
+def wait_for(predicate, timeout: float, what: str, every: float = 0.05):
+    """The first truthy value of `predicate()`, polled every `every` s; an AssertionError
+    naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
