@@ -28,7 +28,7 @@ import dagster as dg
 
 from llm_assets.compat import pass_tagged_steps
 from llm_assets.core.names import BARRIER_TAG, STEP_PRELOAD_ENV
-from llm_assets.core.scope import Scope, export_scope, scope_for
+from llm_assets.core.scope import Scope, export_scope, scope_for, scoped_env
 from llm_assets.defs.wrapped_executor import WrappedExecutor
 from llm_assets.runtime.kernels import KERNEL_PRELOAD, KernelServer, warm_kernels
 
@@ -107,15 +107,10 @@ def _prebuilt_in_forkserver(plan_context, execution_plan) -> Iterator[None]:
     path = os.path.join(folder, "job.pickle")
     with open(path, "wb") as handle:
         pickle.dump(recon_job, handle)
-    previous = os.environ.get(STEP_PRELOAD_ENV)
-    os.environ[STEP_PRELOAD_ENV] = path
     try:
-        yield
+        with scoped_env(STEP_PRELOAD_ENV, {path}):  # one value: the variable holds the path
+            yield
     finally:
-        if previous is None:
-            os.environ.pop(STEP_PRELOAD_ENV, None)
-        else:
-            os.environ[STEP_PRELOAD_ENV] = previous
         shutil.rmtree(folder, ignore_errors=True)
 
 
